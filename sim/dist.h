@@ -1,0 +1,81 @@
+/* Probability distributions of SPEC §2, sampled through GSL's randist from a
+ * component's own stream.
+ *
+ * A distribution is written in a scenario either as a bare value (a time
+ * such as "2ms" for time distributions, a number for counts), meaning
+ * deterministic, or as a mapping with a "dist" key:
+ *   {dist: exponential, mean}         {dist: deterministic, value}
+ *   {dist: uniform, min, max}         {dist: normal, mean, sd}   (truncated at 0)
+ *   {dist: lognormal, mean, cv}  or   {dist: lognormal, mu, sigma}
+ *   {dist: gamma, mean, cv}           {dist: erlang, k, mean}
+ *   {dist: weibull, shape, scale}     {dist: pareto, shape, scale}
+ *   {dist: hyperexponential, means: [..], probs: [..]}
+ * Values of time distributions carry time units (mean: 2ms) and are sampled
+ * in seconds; count distributions take plain numbers. mu/sigma of a
+ * lognormal are of the log of the value in seconds (time) or plain (count). */
+#ifndef GS_SIM_DIST_H
+#define GS_SIM_DIST_H
+
+#include <stddef.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
+#include "types.h"
+
+typedef struct gs_doc gs_doc;
+
+typedef enum gs_dist_unit {
+    GS_DIST_TIME,   /* values are times; samples are seconds */
+    GS_DIST_COUNT   /* values are plain non-negative numbers */
+} gs_dist_unit;
+
+typedef struct gs_dist gs_dist;
+
+typedef struct gs_dist_type {
+    const char *name;                 /* the "dist:" value */
+    const char *const *keys;          /* allowed keys besides "dist" (NULL-terminated) */
+    int    (*configure)(gs_dist *dist, gs_doc *doc, gs_node *map, gs_dist_unit unit,
+                        gs_diag *d);
+    double (*sample)(const gs_dist *dist, gsl_rng *r);
+    double (*mean)(const gs_dist *dist);
+    double (*variance)(const gs_dist *dist);
+} gs_dist_type;
+
+struct gs_dist {
+    const gs_dist_type *type;
+    double  p[4];              /* type-specific parameters, in sampling units */
+    size_t  n;                 /* hyperexponential: number of phases */
+    double *v;                 /* hyperexponential: n means then n probs (owned) */
+    gsl_ran_discrete_t *table; /* hyperexponential: phase chooser (owned) */
+};
+
+/* Read a distribution from node (scalar or mapping) into dist. Unknown keys,
+ * missing parameters, non-positive means, cv < 0, probabilities that do not
+ * sum to 1, etc. fail with a message at the offending node. On failure dist
+ * needs no release. */
+int gs_dist_configure(gs_dist *dist, gs_doc *doc, gs_node *node, gs_dist_unit unit,
+                      gs_diag *d);
+
+/* A deterministic distribution of value v (for defaults set in code). */
+void gs_dist_constant(gs_dist *dist, double v);
+
+/* Draw one value (>= 0). */
+static inline double gs_dist_sample(const gs_dist *dist, gsl_rng *r)
+{
+    return dist->type->sample(dist, r);
+}
+
+double gs_dist_mean(const gs_dist *dist);
+double gs_dist_variance(const gs_dist *dist);
+
+/* 1 when the distribution always returns the same value. */
+int gs_dist_is_constant(const gs_dist *dist);
+
+void gs_dist_release(gs_dist *dist);
+
+/* The type named name, or NULL. */
+const gs_dist_type *gs_dist_lookup(const char *name);
+
+/* NULL-terminated list of type names (for "did you mean"). */
+extern const char *const gs_dist_names[];
+
+#endif

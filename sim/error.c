@@ -1,0 +1,55 @@
+/* Status texts and the diagnostics sink: the first report wins, because
+ * later ones are usually consequences of it. */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "node.h"
+
+const char *gs_strerror(int status)
+{
+    switch (status) {
+#define GS_STATUS_CASE(name, value, text) case value: return text;
+        GS_STATUS_LIST(GS_STATUS_CASE)
+#undef GS_STATUS_CASE
+    }
+    return "unknown status";
+}
+
+void gs_diag_init(gs_diag *d)
+{
+    d->code = GS_OK;
+    d->msg[0] = '\0';
+}
+
+int gs_error(gs_diag *d, int code, const char *fmt, ...)
+{
+    if (d && d->code == GS_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+        va_end(ap);
+        d->code = code;
+    }
+    return code;
+}
+
+int gs_error_at(gs_diag *d, const gs_node *n, const char *fmt, ...)
+{
+    if (d && d->code == GS_OK) {
+        int off = 0;
+        if (n && n->from_set)
+            off = snprintf(d->msg, sizeof d->msg, "%s: ", n->src);
+        else if (n)
+            off = snprintf(d->msg, sizeof d->msg, "%s:%d:%d: ", n->src, n->line, n->col);
+        if (off < 0 || (size_t)off >= sizeof d->msg)
+            off = 0;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg + off, sizeof d->msg - (size_t)off, fmt, ap);
+        va_end(ap);
+        d->code = GS_EINVAL;
+    }
+    return GS_EINVAL;
+}

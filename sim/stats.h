@@ -1,0 +1,68 @@
+/* Accumulators for one replication: tallies (Welford), time-weighted
+ * averages, and a mergeable log-bucketed histogram for percentiles.
+ *
+ * The histogram keeps values (e.g. latencies in nanoseconds) in buckets of
+ * 64 sub-buckets per power of two: any value is reported within a relative
+ * error of 1/128 (< 0.8 %) by gs_hist_quantile(). */
+#ifndef GS_SIM_STATS_H
+#define GS_SIM_STATS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "types.h"
+
+/* Welford's running mean and variance. */
+typedef struct gs_tally {
+    uint64_t n;
+    double   mean, m2, min, max;
+} gs_tally;
+
+void   gs_tally_init(gs_tally *t);
+void   gs_tally_add(gs_tally *t, double x);
+double gs_tally_mean(const gs_tally *t);      /* NaN when empty */
+double gs_tally_variance(const gs_tally *t);  /* sample variance; NaN when n < 2 */
+/* Merge b into a (Chan et al. parallel update). */
+void   gs_tally_merge(gs_tally *a, const gs_tally *b);
+
+/* Time-weighted average of a piecewise-constant level over [start, now]. */
+typedef struct gs_timeavg {
+    gs_time start;      /* start of the observation window */
+    gs_time last;       /* time of the last change */
+    double  level;      /* current level */
+    double  area;       /* integral of level over [start, last] */
+} gs_timeavg;
+
+void   gs_timeavg_init(gs_timeavg *a, gs_time start, double level);
+/* The level becomes level at time t (t >= last). */
+void   gs_timeavg_set(gs_timeavg *a, gs_time t, double level);
+/* Restart the window at t keeping the current level (end of warm-up). */
+void   gs_timeavg_restart(gs_timeavg *a, gs_time t);
+/* Average over [start, t]; the level is current up to t. NaN for an empty window. */
+double gs_timeavg_mean(const gs_timeavg *a, gs_time t);
+
+#define GS_HIST_SUB_BITS 6                     /* 64 sub-buckets per octave */
+#define GS_HIST_SUB (1 << GS_HIST_SUB_BITS)
+#define GS_HIST_BUCKETS ((64 - GS_HIST_SUB_BITS + 1) * GS_HIST_SUB)
+/* Bound on the relative error of a reported quantile (the value returned for
+ * a bucket is its midpoint). */
+#define GS_HIST_REL_ERROR (1.0 / (2.0 * GS_HIST_SUB))
+
+typedef struct gs_hist {
+    uint64_t count;
+    uint64_t bucket[GS_HIST_BUCKETS];
+} gs_hist;
+
+void gs_hist_init(gs_hist *h);
+/* Add one non-negative value (values < 0 are counted as 0). */
+void gs_hist_add(gs_hist *h, int64_t v);
+void gs_hist_merge(gs_hist *a, const gs_hist *b);
+/* The q-quantile (0 <= q <= 1) as the midpoint of the bucket holding the
+ * ceil(q * count)-th smallest value (the smallest for q = 0); NaN when empty.
+ * Values below 2^GS_HIST_SUB_BITS are exact. */
+double gs_hist_quantile(const gs_hist *h, double q);
+/* Bucket index of v, and the bounds [lo, hi) of bucket i (for tests and
+ * plots). */
+size_t gs_hist_index(int64_t v);
+void   gs_hist_bounds(size_t i, int64_t *lo, int64_t *hi);
+
+#endif
