@@ -12,7 +12,14 @@
  *   {dist: hyperexponential, means: [..], probs: [..]}
  * Values of time distributions carry time units (mean: 2ms) and are sampled
  * in seconds; count distributions take plain numbers. mu/sigma of a
- * lognormal are of the log of the value in seconds (time) or plain (count). */
+ * lognormal are of the log of the value in seconds (time) or plain (count).
+ *
+ * The normal is truncated at 0 by drawing again when a draw is negative, so
+ * its mean is mean + sd phi(mean/sd) / Phi(mean/sd), larger than `mean`
+ * unless sd is much smaller than mean (by 0.0044 sd at mean = 3 sd, 0.29 sd
+ * at mean = sd, 0.80 sd at mean = 0); gs_dist_mean() and gs_dist_variance()
+ * return the moments of the truncated distribution. The lognormal and gamma of
+ * (mean, cv) have exactly that mean and standard deviation cv * mean. */
 #ifndef GS_SIM_DIST_H
 #define GS_SIM_DIST_H
 
@@ -48,28 +55,39 @@ struct gs_dist {
     gsl_ran_discrete_t *table; /* hyperexponential: phase chooser (owned) */
 };
 
-/* Read a distribution from node (scalar or mapping) into dist. Unknown keys,
- * missing parameters, non-positive means, cv < 0, probabilities that do not
- * sum to 1, etc. fail with a message at the offending node. On failure dist
- * needs no release. */
+/* Read a distribution from node (scalar or mapping) into dist. Unknown
+ * distributions and keys, missing parameters, non-positive means, cv <= 0,
+ * min > max, a non-integer k, probabilities that do not sum to 1 (within
+ * 1e-9), etc. fail with GS_EINVAL and a message at the offending node that
+ * says what was expected and what was found. On failure dist needs no
+ * release (it is left as the constant 0). On success release with
+ * gs_dist_release(). */
 int gs_dist_configure(gs_dist *dist, gs_doc *doc, gs_node *node, gs_dist_unit unit,
                       gs_diag *d);
 
-/* A deterministic distribution of value v (for defaults set in code). */
+/* A deterministic distribution of value v (for defaults set in code). Needs
+ * no release, but releasing it is harmless. */
 void gs_dist_constant(gs_dist *dist, double v);
 
-/* Draw one value (>= 0). */
+/* Draw one value (>= 0; +inf is possible only for extreme heavy tails).
+ * A deterministic distribution draws nothing from r. */
 static inline double gs_dist_sample(const gs_dist *dist, gsl_rng *r)
 {
     return dist->type->sample(dist, r);
 }
 
+/* Closed-form mean and variance, in sampling units (seconds for time).
+ * INFINITY where the moment does not exist (pareto: mean for shape <= 1,
+ * variance for shape <= 2). */
 double gs_dist_mean(const gs_dist *dist);
 double gs_dist_variance(const gs_dist *dist);
 
-/* 1 when the distribution always returns the same value. */
+/* 1 when the distribution always returns the same value (deterministic, a
+ * uniform with min == max, a normal with sd 0); that value is
+ * gs_dist_mean(). */
 int gs_dist_is_constant(const gs_dist *dist);
 
+/* Free what dist owns. Safe on a zeroed struct, on a constant, and twice. */
 void gs_dist_release(gs_dist *dist);
 
 /* The type named name, or NULL. */

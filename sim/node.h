@@ -34,15 +34,22 @@ struct gs_node {
     size_t       cap;
     gs_node    **keys;       /* MAP: key nodes (scalars), parallel to items */
     gs_node    **items;      /* MAP: values; SEQ: items */
+    int          shared;     /* 1: reachable by more than one path (an anchor that
+                              * an alias names); --set copies it before changing
+                              * it, so an override changes only its own path */
 };
 
 typedef struct gs_doc gs_doc;
 
 /* Load a YAML file. On success *out is the document (caller frees with
- * gs_doc_free()). Errors (GS_EINVAL for content, GS_EIO for an unreadable
- * file) are reported in d as "PATH:LINE:COL: ...": YAML syntax errors, an
- * empty file, a top level that is not a mapping, duplicate keys, multiple
- * documents, and alias expansion beyond GS_DOC_MAX_NODES. */
+ * gs_doc_free()); on failure *out is NULL. Errors (GS_EINVAL for content,
+ * GS_EIO for an unreadable file, GS_ENOMEM) are reported in d as
+ * "PATH:LINE:COL: ...": YAML syntax errors, an empty file, a top level that
+ * is not a mapping, duplicate keys, non-scalar keys, multiple documents,
+ * undefined or recursive aliases, nesting deeper than 256 levels, and alias
+ * expansion beyond GS_DOC_MAX_NODES. Scalars are kept as text; `quoted` is
+ * set for every non-plain scalar (quoted or block) and for an explicit !!str.
+ * Aliases share the anchored node (an alias is not a copy). */
 int gs_doc_load_file(const char *path, gs_doc **out, gs_diag *d);
 
 /* Same as gs_doc_load_file() for text in memory; src names it in messages. */
@@ -60,13 +67,21 @@ const char *gs_doc_src(const gs_doc *doc);
 /* Apply one "--set PATH=VALUE" override. PATH is dot-separated: mapping keys,
  * and sequence items by 0-based index or by the value of the item's "name"
  * key (workload.chat.arrivals.rate). A missing final key (and missing
- * intermediate mapping keys) are created. VALUE is parsed as YAML (flow
- * mappings such as {dist: exponential, mean: 1ms} are allowed); its nodes get
- * src = "--set PATH=VALUE" and from_set = 1. Errors name the override. */
+ * intermediate mapping keys, and null ones such as "network:") are created.
+ * VALUE is parsed as YAML (flow mappings such as {dist: exponential, mean:
+ * 1ms} are allowed; an empty VALUE is an empty scalar); its nodes get
+ * src = "--set PATH=VALUE" and from_set = 1. A node on the path that aliases
+ * share is copied first, so the override changes only the path it names.
+ * Errors (GS_EINVAL, GS_ENOMEM) name the override: "--set PATH=VALUE: ...";
+ * on error the tree may hold equal copies or empty mappings made on the way
+ * (callers discard the document). */
 int gs_doc_apply_set(gs_doc *doc, const char *assignment, gs_diag *d);
 
-/* Write the document as block-style YAML (keys in document order) to f.
- * Returns GS_OK or GS_EIO. */
+/* Write the document as block-style YAML (keys in document order) to f,
+ * aliases expanded (so defaults inserted into a shared node show at each
+ * use). Quoted scalars stay quoted; libyaml quotes others only where plain
+ * text would read back differently. Loading the output gives an equal tree.
+ * Returns GS_OK, GS_EIO (write error) or GS_ENOMEM. */
 int gs_doc_emit(const gs_doc *doc, FILE *f);
 
 /* Value of key in a mapping, or NULL when absent (or when map is not a
@@ -77,29 +92,39 @@ gs_node *gs_map_get(const gs_node *map, const char *key);
 gs_node *gs_map_key(const gs_node *map, const char *key);
 
 /* Insert key -> value at the end of map, or replace the value of an existing
- * key. Returns value, or NULL when out of memory. */
+ * key. A new key node is placed like value. Returns value, or NULL when out
+ * of memory (or when map is not a mapping). The change is made in place: on
+ * a node that aliases share it shows at every use. */
 gs_node *gs_map_set(gs_doc *doc, gs_node *map, const char *key, gs_node *value);
 
 /* New scalar owned by doc; its position is copied from pos (may be NULL) and
  * it is marked is_default. NULL when out of memory. */
 gs_node *gs_node_new_scalar(gs_doc *doc, const char *text, const gs_node *pos);
 
-/* New empty mapping owned by doc, positioned like pos. */
+/* New empty mapping owned by doc, positioned like pos (may be NULL) and
+ * marked is_default. NULL when out of memory. */
 gs_node *gs_node_new_map(gs_doc *doc, const gs_node *pos);
 
 /* Every key of map must be in allowed (NULL-terminated). The first key that
  * is not gives, at the key's position:
  *   "unknown key 'sevrers' in WHAT (did you mean 'servers'?); expected one of:
  *    servers, capacity, ..."
- * and GS_EINVAL. Also fails with a clear message when map is not a mapping. */
+ * and GS_EINVAL. When map is not a mapping: "expected a mapping for WHAT,
+ * found a scalar" at the node. A NULL map (an absent section) passes. */
 int gs_map_check_keys(const gs_node *map, const char *const *allowed,
                       const char *what, gs_diag *d);
+
+/* 1 when n is a plain scalar that YAML reads as null: empty, ~, null, Null,
+ * NULL. Quoted scalars are never null. */
+int gs_node_is_null(const gs_node *n);
 
 /* "a mapping", "a sequence" or "a scalar". */
 const char *gs_node_kind_name(gs_node_kind kind);
 
-/* Closest candidate to word (edit distance at most max(2, strlen/3)), or
- * NULL when none is close. */
+/* Closest candidate to word (case-insensitive optimal-string-alignment edit
+ * distance, a transposition counting 1, at most max(2, strlen(word)/3); the
+ * first one wins a tie), or NULL when none is close. candidates is
+ * NULL-terminated. */
 const char *gs_suggest(const char *word, const char *const *candidates);
 
 #endif
