@@ -1,18 +1,21 @@
 /* Closed-form and algorithmic results of queueing theory, used by
  * `gatesim validate` and by the golden tests. All times in seconds, rates
- * per second. Functions return NaN when the inputs are outside their domain
- * (e.g. an unstable queue). */
+ * per second. Functions that return a number return NaN when the inputs are
+ * outside their domain (negative, non-finite, an unstable queue); functions
+ * that fill a struct return 0 (GS_OK) or a negative status and then fill every
+ * output field with NaN. None of them keeps state, so all are thread-safe. */
 #ifndef GS_ANALYSIS_THEORY_H
 #define GS_ANALYSIS_THEORY_H
 
 #include <stddef.h>
 
 /* Erlang B: blocking probability of an M/G/c/c loss system offered a =
- * lambda * E[S] erlangs (insensitive to the service distribution). */
+ * lambda * E[S] erlangs (insensitive to the service distribution).
+ * Domain: c >= 0, a >= 0 finite; B(0, a) = 1. Cost O(c). */
 double gs_erlang_b(long c, double a);
 
 /* Erlang C: probability that an arrival waits in an M/M/c queue offered a
- * erlangs (a < c). */
+ * erlangs. Domain: c >= 1, 0 <= a < c; NaN otherwise. */
 double gs_erlang_c(long c, double a);
 
 /* Steady-state figures of a single station. */
@@ -26,33 +29,57 @@ typedef struct gs_queue_theory {
     double throughput;      /* admitted and served per second */
 } gs_queue_theory;
 
-/* M/M/c with unlimited queue (c = 1: M/M/1). Returns 0, or -1 if unstable. */
+/* M/M/c with unlimited queue (c = 1: M/M/1). lambda >= 0, mu > 0, c >= 1.
+ * Returns 0, or -1 if unstable (lambda >= c * mu) or the input is bad. */
 int gs_theory_mmc(double lambda, double mu, long c, gs_queue_theory *out);
 
-/* Quantile q of the response time of M/M/1 (exponential with rate mu - lambda). */
+/* Quantile q (0 <= q < 1) of the response time of M/M/1 (exponential with
+ * rate mu - lambda). NaN if unstable or q is outside [0, 1). */
 double gs_mm1_response_quantile(double lambda, double mu, double q);
 
-/* Quantile q of the response time of M/M/c FCFS (waiting time is 0 with
- * probability 1 - C and exponential with rate c*mu - lambda otherwise,
- * convolved with the exponential service), found by root search. */
+/* P(T <= t) for the response time T of M/M/c FCFS: the waiting time is 0
+ * with probability 1 - C and exponential with rate c*mu - lambda otherwise,
+ * and is followed by an exponential service of rate mu. Closed form, also
+ * where the two rates are equal (Erlang-2). 0 for t <= 0; NaN if unstable. */
+double gs_mmc_response_cdf(double lambda, double mu, long c, double t);
+
+/* Quantile q (0 <= q < 1) of the response time of M/M/c FCFS: the root of
+ * gs_mmc_response_cdf() = q, found by bracketing and bisection to about
+ * 1e-13 relative. Agrees with gs_mm1_response_quantile() for c = 1. NaN if
+ * unstable or q is outside [0, 1). */
 double gs_mmc_response_quantile(double lambda, double mu, long c, double q);
 
 /* M/G/1 by Pollaczek-Khinchine from the service mean and variance (M/D/1:
- * variance 0). Returns 0, or -1 if unstable. */
+ * variance 0). lambda >= 0, mean_s > 0, var_s >= 0. Returns 0, or -1 if
+ * unstable (lambda * mean_s >= 1) or the input is bad. */
 int gs_theory_mg1(double lambda, double mean_s, double var_s, gs_queue_theory *out);
 
 /* M/M/c/K with K places in all (c in service + K - c waiting); c = 1 gives
- * M/M/1/K. blocked = P(K present) by PASTA. Returns 0 or -1 on bad input. */
+ * M/M/1/K. blocked = P(K present) by PASTA. lambda >= 0, mu > 0,
+ * 1 <= c <= k; any load, rho = 1 included. Cost O(k), no allocation, no
+ * overflow for large k. With lambda = 0 the waits are their limits (0 and
+ * 1/mu). Returns 0 or -1 on bad input. */
 int gs_theory_mmck(double lambda, double mu, long c, long k, gs_queue_theory *out);
 
 /* Exact mean value analysis of a closed network of `users` customers that
  * think for a mean time think_s (a delay station) and then visit each of n
  * stations in turn; station i has servers[i] exponential servers (FCFS) with
- * mean service demand demand_s[i] per visit. Multi-server stations use the
- * load-dependent exact recursion (marginal queue-length probabilities).
- * Outputs (arrays of n may be NULL): system throughput (cycles per second),
- * mean response time through the stations (excluding think), and per-station
- * mean response time and utilisation. Returns 0 or -1 on bad input. */
+ * mean service demand demand_s[i] per visit (servers may be NULL: all
+ * single-server). Single-server stations, and stations with at least as many
+ * servers as users (which never queue), use the Reiser-Lavenberg MVA
+ * recursion. A network with a station of 1 < servers < users is solved
+ * exactly from its product form (log-space convolution), because the
+ * load-dependent MVA recursion for marginal probabilities loses all accuracy
+ * at high load; the results are the same figures the exact recursion defines.
+ * Outputs (each may be NULL; the arrays have n entries): system throughput
+ * (cycles per second), mean response time through the stations (excluding
+ * think), and per-station mean response time and utilisation (X D_i / c_i).
+ * users >= 1, think_s >= 0, demand_s[i] >= 0, servers[i] >= 1, and think_s or
+ * some demand > 0. Returns 0, -1 (GS_EINVAL) on bad input, or GS_ENOMEM when
+ * memory runs out; on failure the outputs hold NaN. Cost O(users * n) for
+ * the recursion, O(users^2 * n) for the convolution (users = 5000 with
+ * three stations: about a second); the convolution's relative accuracy is
+ * about 1e-14 at a hundred users and 1e-12 at a few thousand. */
 int gs_theory_mva(long users, double think_s, size_t n, const double *demand_s,
                   const long *servers, double *throughput, double *response,
                   double *station_response, double *station_util);

@@ -2,8 +2,13 @@
  * averages, and a mergeable log-bucketed histogram for percentiles.
  *
  * The histogram keeps values (e.g. latencies in nanoseconds) in buckets of
- * 64 sub-buckets per power of two: any value is reported within a relative
- * error of 1/128 (< 0.8 %) by gs_hist_quantile(). */
+ * 2^GS_HIST_SUB_BITS = 64 sub-buckets per power of two. Values 0 .. 127 have
+ * a bucket each (exact). A value v >= 128 with highest set bit e lies in a
+ * bucket of width w = 2^(e-6) starting at lo >= 64 w; the bucket reports the
+ * midpoint m = lo + (w - 1) / 2 of its integers lo .. lo + w - 1, so for every
+ * integer v of the bucket
+ *     |m - v| <= (w - 1) / 2 < w / 2 <= lo / 128 <= v / 128,
+ * i.e. |m - v| / v < 1/128 = GS_HIST_REL_ERROR (< 0.79 %), strictly. */
 #ifndef GS_SIM_STATS_H
 #define GS_SIM_STATS_H
 
@@ -11,10 +16,10 @@
 #include <stddef.h>
 #include "types.h"
 
-/* Welford's running mean and variance. */
+/* Welford's running mean and variance. Values must be finite. */
 typedef struct gs_tally {
     uint64_t n;
-    double   mean, m2, min, max;
+    double   mean, m2, min, max;   /* min = +inf, max = -inf when empty */
 } gs_tally;
 
 void   gs_tally_init(gs_tally *t);
@@ -33,18 +38,22 @@ typedef struct gs_timeavg {
 } gs_timeavg;
 
 void   gs_timeavg_init(gs_timeavg *a, gs_time start, double level);
-/* The level becomes level at time t (t >= last). */
+/* The level becomes level at time t (t >= last; an earlier t is a caller bug
+ * and is treated as t = last). */
 void   gs_timeavg_set(gs_timeavg *a, gs_time t, double level);
 /* Restart the window at t keeping the current level (end of warm-up). */
 void   gs_timeavg_restart(gs_timeavg *a, gs_time t);
-/* Average over [start, t]; the level is current up to t. NaN for an empty window. */
+/* Average over [start, t]; the level is current up to t. NaN for an empty
+ * window (t <= start). */
 double gs_timeavg_mean(const gs_timeavg *a, gs_time t);
 
 #define GS_HIST_SUB_BITS 6                     /* 64 sub-buckets per octave */
 #define GS_HIST_SUB (1 << GS_HIST_SUB_BITS)
+/* Enough for every uint64_t; an int64_t value uses indices up to
+ * gs_hist_index(INT64_MAX) = GS_HIST_BUCKETS - 65. */
 #define GS_HIST_BUCKETS ((64 - GS_HIST_SUB_BITS + 1) * GS_HIST_SUB)
-/* Bound on the relative error of a reported quantile (the value returned for
- * a bucket is its midpoint). */
+/* Strict bound on the relative error |reported - v| / v of a reported
+ * quantile against any value v of its bucket (see the top of this file). */
 #define GS_HIST_REL_ERROR (1.0 / (2.0 * GS_HIST_SUB))
 
 typedef struct gs_hist {
@@ -53,15 +62,20 @@ typedef struct gs_hist {
 } gs_hist;
 
 void gs_hist_init(gs_hist *h);
-/* Add one non-negative value (values < 0 are counted as 0). */
+/* Add one non-negative value (values < 0 are counted as 0). Constant time,
+ * no loop, no floating point. */
 void gs_hist_add(gs_hist *h, int64_t v);
 void gs_hist_merge(gs_hist *a, const gs_hist *b);
 /* The q-quantile (0 <= q <= 1) as the midpoint of the bucket holding the
- * ceil(q * count)-th smallest value (the smallest for q = 0); NaN when empty.
- * Values below 2^GS_HIST_SUB_BITS are exact. */
+ * ceil(q * count)-th smallest value (the smallest for q = 0); q * count
+ * within a relative 1e-9 of an integer counts as that integer, so that the
+ * 0.7-quantile of 10 values is the 7th. q outside [0, 1] is clamped. NaN when
+ * empty or q is NaN. Values below 2^(GS_HIST_SUB_BITS + 1) are exact. */
 double gs_hist_quantile(const gs_hist *h, double q);
-/* Bucket index of v, and the bounds [lo, hi) of bucket i (for tests and
- * plots). */
+/* Bucket index of v (< 0 counts as 0), and the bounds [lo, hi) of bucket i
+ * (for tests and plots). Bounds saturate at INT64_MAX: the bucket of
+ * INT64_MAX has hi = INT64_MAX yet holds INT64_MAX, and buckets past it (only
+ * reachable by uint64_t values) have lo = hi = INT64_MAX. */
 size_t gs_hist_index(int64_t v);
 void   gs_hist_bounds(size_t i, int64_t *lo, int64_t *hi);
 

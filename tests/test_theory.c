@@ -1,0 +1,654 @@
+/* Known-answer tests of analysis/theory.c. Every expected value is either a
+ * textbook table value, a hand computation shown beside it, or the same
+ * quantity computed by an independent method written differently here
+ * (direct sums in log space, numerical integration with GSL, a birth-death
+ * chain, brute-force enumeration of the product form). */
+#include <math.h>
+#include <stdlib.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_integration.h>
+
+#include "analysis/theory.h"
+#include "sim/alloc.h"
+#include "sim/error.h"
+#include "tests/check.h"
+
+/* |a/b - 1| <= tol, for values whose scale varies. */
+#define CHECK_REL(a, b, tol) CHECK_NEAR((a) / (b), 1.0, (tol))
+
+/* ---------------------------------------------------------------- Erlang */
+
+/* Erlang B as the ratio of the last Poisson term to the truncated Poisson
+ * sum, each term a^k / k! formed in log space with lgamma: a different
+ * route from the recursion under test. */
+static double erlang_b_direct(long c, double a)
+{
+    double lmax = -INFINITY;
+    for (long k = 0; k <= c; k++) {
+        double l = (double)k * log(a) - lgamma((double)k + 1.0);
+        if (l > lmax)
+            lmax = l;
+    }
+    double sum = 0.0;
+    for (long k = 0; k <= c; k++)
+        sum += exp((double)k * log(a) - lgamma((double)k + 1.0) - lmax);
+    return exp((double)c * log(a) - lgamma((double)c + 1.0) - lmax) / sum;
+}
+
+/* Erlang C from its defining sum (Kleinrock vol. 1, eq. 3.40):
+ * C = [a^c/c! c/(c-a)] / [sum_{k<c} a^k/k! + a^c/c! c/(c-a)]. Small c only. */
+static double erlang_c_direct(long c, double a)
+{
+    double term = 1.0, sum = 0.0;
+    for (long k = 0; k < c; k++) {
+        sum += term;
+        term *= a / (double)(k + 1);
+    }
+    double top = term * (double)c / ((double)c - a);
+    return top / (sum + top);
+}
+
+static void test_erlang(void)
+{
+    /* Erlang B tables (e.g. Gross & Harris, Table of the Erlang loss
+     * formula): 10 servers offered 5 erlangs block 1.8384 %. */
+    CHECK_NEAR(gs_erlang_b(10, 5.0), 0.018384, 1e-6);
+    /* One server: B = a / (1 + a). */
+    const double as[] = {0.0, 0.1, 1.0, 3.7, 250.0};
+    for (size_t i = 0; i < sizeof as / sizeof as[0]; i++)
+        CHECK_NEAR(gs_erlang_b(1, as[i]), as[i] / (1.0 + as[i]), 1e-15);
+    CHECK_NEAR(gs_erlang_b(0, 3.0), 1.0, 0.0);
+    CHECK_NEAR(gs_erlang_b(5, 0.0), 0.0, 0.0);
+    /* B(100, 80) is about 0.004. */
+    double b100 = gs_erlang_b(100, 80.0);
+    CHECK_NEAR(b100, 0.004, 0.001);
+    CHECK_REL(b100, erlang_b_direct(100, 80.0), 1e-10);
+    CHECK_REL(gs_erlang_b(1000, 950.0), erlang_b_direct(1000, 950.0), 1e-9);
+    CHECK_REL(gs_erlang_b(7, 12.5), erlang_b_direct(7, 12.5), 1e-12);
+
+    /* Erlang C(2, 1): B(2, 1) = (1/2) / (1 + 1 + 1/2) = 1/5 and
+     * C = 2 (1/5) / (2 - 1 (4/5)) = 1/3. */
+    CHECK_NEAR(gs_erlang_c(2, 1.0), 1.0 / 3.0, 1e-15);
+    CHECK_NEAR(gs_erlang_c(1, 0.8), 0.8, 1e-15); /* M/M/1: P(wait) = rho */
+    CHECK_REL(gs_erlang_c(4, 3.2), erlang_c_direct(4, 3.2), 1e-13);
+    CHECK_REL(gs_erlang_c(10, 9.99), erlang_c_direct(10, 9.99), 1e-12);
+    CHECK_NEAR(gs_erlang_c(3, 0.0), 0.0, 0.0);
+
+    CHECK(isnan(gs_erlang_b(-1, 1.0)));
+    CHECK(isnan(gs_erlang_b(3, -0.5)));
+    CHECK(isnan(gs_erlang_b(3, NAN)));
+    CHECK(isnan(gs_erlang_b(3, INFINITY)));
+    CHECK(isnan(gs_erlang_c(0, 0.5)));
+    CHECK(isnan(gs_erlang_c(2, 2.0)));
+    CHECK(isnan(gs_erlang_c(2, 3.0)));
+    CHECK(isnan(gs_erlang_c(2, NAN)));
+}
+
+/* ------------------------------------------------------------ M/M/1, M/M/c */
+
+static int all_nan(const gs_queue_theory *q)
+{
+    return isnan(q->utilization) && isnan(q->wait_mean) && isnan(q->response_mean) &&
+           isnan(q->queue_mean) && isnan(q->in_system_mean) && isnan(q->blocked) &&
+           isnan(q->throughput);
+}
+
+static void check_same_queue(const gs_queue_theory *a, const gs_queue_theory *b, double tol)
+{
+    CHECK_REL(a->utilization, b->utilization, tol);
+    CHECK_REL(a->wait_mean, b->wait_mean, tol);
+    CHECK_REL(a->response_mean, b->response_mean, tol);
+    CHECK_REL(a->queue_mean, b->queue_mean, tol);
+    CHECK_REL(a->in_system_mean, b->in_system_mean, tol);
+    CHECK_NEAR(a->blocked, b->blocked, tol);
+    CHECK_REL(a->throughput, b->throughput, tol);
+}
+
+static void test_mmc(void)
+{
+    gs_queue_theory q;
+    /* M/M/1, lambda 0.8, mu 1: rho 0.8, W = 1/(mu - lambda) = 5, Wq = rho W
+     * = 4, L = lambda W = 4, Lq = lambda Wq = 3.2. */
+    CHECK_EQ(gs_theory_mmc(0.8, 1.0, 1, &q), 0);
+    CHECK_NEAR(q.utilization, 0.8, 1e-15);
+    CHECK_NEAR(q.response_mean, 5.0, 1e-13);
+    CHECK_NEAR(q.wait_mean, 4.0, 1e-13);
+    CHECK_NEAR(q.in_system_mean, 4.0, 1e-13);
+    CHECK_NEAR(q.queue_mean, 3.2, 1e-13);
+    CHECK_NEAR(q.blocked, 0.0, 0.0);
+    CHECK_NEAR(q.throughput, 0.8, 0.0);
+    /* Response time Exp(0.2): p50 = 5 ln 2, p99 = 5 ln 100. */
+    CHECK_NEAR(gs_mm1_response_quantile(0.8, 1.0, 0.5), 5.0 * log(2.0), 1e-13);
+    CHECK_NEAR(gs_mm1_response_quantile(0.8, 1.0, 0.99), 5.0 * log(100.0), 1e-12);
+    CHECK_NEAR(gs_mm1_response_quantile(0.8, 1.0, 0.0), 0.0, 0.0);
+
+    /* M/M/2, lambda 1, mu 1 (a = 1): C = 1/3 (above), Wq = C / (2 - 1) =
+     * 1/3, W = 4/3, Lq = 1/3, L = 4/3, utilisation 1/2. */
+    CHECK_EQ(gs_theory_mmc(1.0, 1.0, 2, &q), 0);
+    CHECK_NEAR(q.utilization, 0.5, 1e-15);
+    CHECK_NEAR(q.wait_mean, 1.0 / 3.0, 1e-15);
+    CHECK_NEAR(q.response_mean, 4.0 / 3.0, 1e-15);
+    CHECK_NEAR(q.queue_mean, 1.0 / 3.0, 1e-15);
+    CHECK_NEAR(q.in_system_mean, 4.0 / 3.0, 1e-15);
+
+    /* The validate case: M/M/4, lambda 3200, mu 1000. Wq = C / (4000 - 3200)
+     * with C from the defining sum. */
+    CHECK_EQ(gs_theory_mmc(3200.0, 1000.0, 4, &q), 0);
+    CHECK_REL(q.wait_mean, erlang_c_direct(4, 3.2) / 800.0, 1e-13);
+    CHECK_REL(q.response_mean, erlang_c_direct(4, 3.2) / 800.0 + 0.001, 1e-13);
+    CHECK_NEAR(q.utilization, 0.8, 1e-15);
+
+    /* lambda = 0: nobody waits. */
+    CHECK_EQ(gs_theory_mmc(0.0, 2.0, 3, &q), 0);
+    CHECK_NEAR(q.wait_mean, 0.0, 0.0);
+    CHECK_NEAR(q.response_mean, 0.5, 0.0);
+
+    /* Unstable and bad input. */
+    CHECK_EQ(gs_theory_mmc(1.0, 1.0, 1, &q), -1);
+    CHECK(all_nan(&q));
+    CHECK_EQ(gs_theory_mmc(2.5, 1.0, 2, &q), -1);
+    CHECK_EQ(gs_theory_mmc(0.5, 0.0, 1, &q), -1);
+    CHECK_EQ(gs_theory_mmc(0.5, 1.0, 0, &q), -1);
+    CHECK_EQ(gs_theory_mmc(-0.5, 1.0, 1, &q), -1);
+    CHECK_EQ(gs_theory_mmc(NAN, 1.0, 1, &q), -1);
+    CHECK(isnan(gs_mm1_response_quantile(1.0, 1.0, 0.5)));
+    CHECK(isnan(gs_mm1_response_quantile(0.5, 1.0, 1.0)));
+    CHECK(isnan(gs_mm1_response_quantile(0.5, 1.0, -0.1)));
+    CHECK(isnan(gs_mm1_response_quantile(0.5, 1.0, NAN)));
+}
+
+/* The M/M/c response-time CDF as a convolution computed numerically:
+ *   F(t) = (1 - C)(1 - e^{-mu t}) + C int_0^t g e^{-g s} (1 - e^{-mu (t - s)}) ds,
+ * g = c mu - lambda, with C from the defining sum and the integral by GSL's
+ * adaptive QAGS. Shares nothing with the closed form under test. */
+typedef struct conv_args {
+    double g, mu, t;
+} conv_args;
+
+static double conv_integrand(double s, void *p)
+{
+    const conv_args *a = p;
+    return a->g * exp(-a->g * s) * -expm1(-a->mu * (a->t - s));
+}
+
+static double mmc_cdf_numeric(double lambda, double mu, long c, double t)
+{
+    double erl_c = erlang_c_direct(c, lambda / mu);
+    conv_args args = {(double)c * mu - lambda, mu, t};
+    gsl_function f = {conv_integrand, &args};
+    gsl_integration_workspace *w = gsl_integration_workspace_alloc(200);
+    double val = NAN, err = NAN;
+    int rc = gsl_integration_qags(&f, 0.0, t, 1e-14, 1e-12, 200, w, &val, &err);
+    gsl_integration_workspace_free(w);
+    CHECK_EQ(rc, GSL_SUCCESS);
+    return (1.0 - erl_c) * -expm1(-mu * t) + erl_c * val;
+}
+
+static void test_mmc_quantile(void)
+{
+    /* c = 1 must agree with the M/M/1 formula. */
+    const double qs[] = {1e-6, 0.01, 0.25, 0.5, 0.9, 0.99, 0.999, 0.999999};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        CHECK_REL(gs_mmc_response_quantile(0.8, 1.0, 1, qs[i]),
+                  gs_mm1_response_quantile(0.8, 1.0, qs[i]), 1e-12);
+        CHECK_REL(gs_mmc_response_quantile(800.0, 1000.0, 1, qs[i]),
+                  gs_mm1_response_quantile(800.0, 1000.0, qs[i]), 1e-12);
+    }
+    CHECK_REL(gs_mmc_response_quantile(0.8, 1.0, 1, 0.99), 5.0 * log(100.0), 1e-12);
+    CHECK_REL(gs_mmc_response_cdf(0.8, 1.0, 1, 3.0), -expm1(-0.2 * 3.0), 1e-14);
+
+    /* c > 1: the CDF at the returned quantile, evaluated by numerical
+     * convolution, is q. Cases: c mu - lambda above mu, below mu (the
+     * validate case, 4000 - 3200 = 800 < 1000), exactly mu (lambda = mu,
+     * c = 2: the Erlang-2 limit) and within rounding of mu. */
+    struct {
+        double lambda, mu;
+        long c;
+    } cases[] = {
+        {1.0, 1.0, 2}, {0.5, 1.0, 2}, {1.9, 1.0, 2}, {3200.0, 1000.0, 4},
+        {1.0 + 1e-9, 1.0, 2}, {1.0 - 1e-12, 1.0, 2}, {30.0, 1.0, 40}, {7.0, 2.0, 4},
+    };
+    const double cq[] = {0.05, 0.5, 0.9, 0.99, 0.9999};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        for (size_t i = 0; i < sizeof cq / sizeof cq[0]; i++) {
+            double t = gs_mmc_response_quantile(cases[k].lambda, cases[k].mu, cases[k].c, cq[i]);
+            CHECK(t > 0.0);
+            CHECK_NEAR(mmc_cdf_numeric(cases[k].lambda, cases[k].mu, cases[k].c, t), cq[i], 1e-9);
+            CHECK_NEAR(gs_mmc_response_cdf(cases[k].lambda, cases[k].mu, cases[k].c, t), cq[i],
+                       1e-12);
+        }
+    }
+    /* The lower tail keeps its relative accuracy: small t, tiny CDF. */
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        double t = 1e-4 / cases[k].mu;
+        CHECK_REL(gs_mmc_response_cdf(cases[k].lambda, cases[k].mu, cases[k].c, t),
+                  mmc_cdf_numeric(cases[k].lambda, cases[k].mu, cases[k].c, t), 1e-9);
+    }
+    /* The Erlang-2 limit by hand: lambda = mu = 1, c = 2, C = 1/3, rates equal,
+     * P(T > t) = (2/3) e^{-t} + (1/3) e^{-t}(1 + t) = e^{-t}(1 + t/3). */
+    for (double t = 0.25; t < 20.0; t *= 2.0)
+        CHECK_NEAR(gs_mmc_response_cdf(1.0, 1.0, 2, t), 1.0 - exp(-t) * (1.0 + t / 3.0), 1e-15);
+    /* Continuity across the equal-rate point. */
+    double t_eq = gs_mmc_response_quantile(1.0, 1.0, 2, 0.99);
+    CHECK_REL(gs_mmc_response_quantile(1.0 + 1e-10, 1.0, 2, 0.99), t_eq, 1e-9);
+    CHECK_REL(gs_mmc_response_quantile(1.0 - 1e-10, 1.0, 2, 0.99), t_eq, 1e-9);
+
+    /* The quantile rises with q and with load. */
+    CHECK(gs_mmc_response_quantile(3200.0, 1000.0, 4, 0.99) >
+          gs_mmc_response_quantile(3200.0, 1000.0, 4, 0.9));
+    CHECK(gs_mmc_response_quantile(3600.0, 1000.0, 4, 0.99) >
+          gs_mmc_response_quantile(3200.0, 1000.0, 4, 0.99));
+    CHECK_NEAR(gs_mmc_response_quantile(3200.0, 1000.0, 4, 0.0), 0.0, 0.0);
+    CHECK_NEAR(gs_mmc_response_cdf(3200.0, 1000.0, 4, -1.0), 0.0, 0.0);
+    CHECK_NEAR(gs_mmc_response_cdf(3200.0, 1000.0, 4, 0.0), 0.0, 0.0);
+
+    CHECK(isnan(gs_mmc_response_quantile(2.0, 1.0, 2, 0.5)));
+    CHECK(isnan(gs_mmc_response_quantile(1.0, 1.0, 2, 1.0)));
+    CHECK(isnan(gs_mmc_response_quantile(1.0, 1.0, 0, 0.5)));
+    CHECK(isnan(gs_mmc_response_quantile(1.0, 1.0, 2, NAN)));
+    CHECK(isnan(gs_mmc_response_cdf(1.0, 1.0, 2, NAN)));
+    CHECK(isnan(gs_mmc_response_cdf(3.0, 1.0, 2, 1.0)));
+}
+
+/* ------------------------------------------------------------------ M/G/1 */
+
+static void test_mg1(void)
+{
+    gs_queue_theory q, r;
+    /* M/D/1, lambda 0.5, E[S] = 1: Wq = lambda E[S^2] / (2 (1 - rho)) =
+     * 0.5 / (2 * 0.5) = 0.5, W = 1.5, Lq = 0.25, L = 0.75. */
+    CHECK_EQ(gs_theory_mg1(0.5, 1.0, 0.0, &q), 0);
+    CHECK_NEAR(q.wait_mean, 0.5, 1e-15);
+    CHECK_NEAR(q.response_mean, 1.5, 1e-15);
+    CHECK_NEAR(q.queue_mean, 0.25, 1e-15);
+    CHECK_NEAR(q.in_system_mean, 0.75, 1e-15);
+    CHECK_NEAR(q.utilization, 0.5, 1e-15);
+    /* Exponential service (var = mean^2) is M/M/1. */
+    CHECK_EQ(gs_theory_mg1(800.0, 0.001, 1e-6, &q), 0);
+    CHECK_EQ(gs_theory_mmc(800.0, 1000.0, 1, &r), 0);
+    check_same_queue(&q, &r, 1e-12);
+    /* M/D/1 waits half as long as M/M/1 at the same load. */
+    CHECK_EQ(gs_theory_mg1(800.0, 0.001, 0.0, &q), 0);
+    CHECK_REL(q.wait_mean, r.wait_mean / 2.0, 1e-12);
+
+    CHECK_EQ(gs_theory_mg1(1.0, 1.0, 0.0, &q), -1);
+    CHECK(all_nan(&q));
+    CHECK_EQ(gs_theory_mg1(0.5, 0.0, 0.0, &q), -1);
+    CHECK_EQ(gs_theory_mg1(0.5, 1.0, -1.0, &q), -1);
+    CHECK_EQ(gs_theory_mg1(0.5, 1.0, INFINITY, &q), -1);
+}
+
+/* ---------------------------------------------------------------- M/M/c/K */
+
+static void test_mmck(void)
+{
+    gs_queue_theory q, r;
+    /* rho = 1 (lambda = mu, c = 1): all K + 1 states equally likely, so
+     * blocking 1/(K+1) and L = K/2 -- where (1-rho)/(1-rho^{K+1}) is 0/0. */
+    const long ks[] = {1, 2, 5, 100, 10000};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        double k = (double)ks[i];
+        CHECK_EQ(gs_theory_mmck(3.0, 3.0, 1, ks[i], &q), 0);
+        CHECK_REL(q.blocked, 1.0 / (k + 1.0), 1e-12);
+        CHECK_REL(q.in_system_mean, k / 2.0, 1e-12);
+        CHECK_REL(q.throughput, 3.0 * k / (k + 1.0), 1e-12);
+    }
+    /* M/M/1/5, lambda 0.5, mu 1: p_K = (1 - rho) rho^K / (1 - rho^{K+1}) =
+     * 0.5 * 0.5^5 / (1 - 0.5^6) = 1/63; L from the truncated geometric sum
+     * sum n rho^n (1 - rho) / (1 - rho^6). */
+    CHECK_EQ(gs_theory_mmck(0.5, 1.0, 1, 5, &q), 0);
+    CHECK_REL(q.blocked, 0.5 * pow(0.5, 5) / (1.0 - pow(0.5, 6)), 1e-14);
+    CHECK_REL(q.blocked, 1.0 / 63.0, 1e-14);
+    double l_geo = 0.0;
+    for (int n = 0; n <= 5; n++)
+        l_geo += n * pow(0.5, n) * 0.5 / (1.0 - pow(0.5, 6));
+    CHECK_REL(q.in_system_mean, l_geo, 1e-14);
+    CHECK_REL(q.throughput, 0.5 * 62.0 / 63.0, 1e-14);
+    CHECK_REL(q.response_mean, l_geo / (0.5 * 62.0 / 63.0), 1e-14);
+    CHECK_REL(q.utilization, 0.5 * 62.0 / 63.0, 1e-14);
+
+    /* M/M/2/4, lambda = mu = 1, by hand: unnormalised p = 1, 1, 1/2, 1/4,
+     * 1/8 (sum 23/8), so p_4 = 1/23, L = (1 + 1 + 3/4 + 1/2) 8/23 = 26/23,
+     * Lq = (1/4 + 2/8) 8/23 = 4/23, X = 22/23, W = L/X = 13/11,
+     * Wq = 2/11, utilisation X / 2 = 11/23. */
+    CHECK_EQ(gs_theory_mmck(1.0, 1.0, 2, 4, &q), 0);
+    CHECK_REL(q.blocked, 1.0 / 23.0, 1e-14);
+    CHECK_REL(q.in_system_mean, 26.0 / 23.0, 1e-14);
+    CHECK_REL(q.queue_mean, 4.0 / 23.0, 1e-14);
+    CHECK_REL(q.throughput, 22.0 / 23.0, 1e-14);
+    CHECK_REL(q.response_mean, 13.0 / 11.0, 1e-14);
+    CHECK_REL(q.wait_mean, 2.0 / 11.0, 1e-14);
+    CHECK_REL(q.utilization, 11.0 / 23.0, 1e-14);
+
+    /* M/M/c/c is the Erlang loss system. */
+    CHECK_EQ(gs_theory_mmck(5.0, 1.0, 10, 10, &q), 0);
+    CHECK_REL(q.blocked, gs_erlang_b(10, 5.0), 1e-13);
+    CHECK_NEAR(q.queue_mean, 0.0, 0.0);
+    CHECK_EQ(gs_theory_mmck(80.0, 1.0, 100, 100, &q), 0);
+    CHECK_REL(q.blocked, erlang_b_direct(100, 80.0), 1e-10);
+    CHECK_REL(q.in_system_mean, 80.0 * (1.0 - q.blocked), 1e-12); /* L = a (1 - B) */
+
+    /* A large buffer at rho 0.9 is M/M/1 (rho^5000 ~ 1e-229), with no
+     * overflow on the way. Same for M/M/3. */
+    CHECK_EQ(gs_theory_mmck(0.9, 1.0, 1, 5000, &q), 0);
+    CHECK_EQ(gs_theory_mmc(0.9, 1.0, 1, &r), 0);
+    check_same_queue(&q, &r, 1e-10);
+    CHECK_EQ(gs_theory_mmck(2.7, 1.0, 3, 5000, &q), 0);
+    CHECK_EQ(gs_theory_mmc(2.7, 1.0, 3, &r), 0);
+    check_same_queue(&q, &r, 1e-10);
+    /* Overload: lambda 1.5, mu 1, K large. The chain piles up at K; blocking
+     * tends to 1 - 1/rho = 1/3 and the server is always busy. */
+    CHECK_EQ(gs_theory_mmck(1.5, 1.0, 1, 20000, &q), 0);
+    CHECK_REL(q.blocked, 1.0 / 3.0, 1e-10);
+    CHECK_REL(q.throughput, 1.0, 1e-10);
+    CHECK_REL(q.utilization, 1.0, 1e-10);
+    CHECK(isfinite(q.in_system_mean) && q.in_system_mean > 19990.0);
+    /* Extreme overload keeps 1 - p_K accurate: p_{K-1} / p_K = mu / lambda. */
+    CHECK_EQ(gs_theory_mmck(1e6, 1.0, 1, 3, &q), 0);
+    CHECK_REL(q.throughput, 1e6 * (1e-6 + 1e-12 + 1e-18) / (1.0 + 1e-6 + 1e-12 + 1e-18),
+              1e-13);
+
+    /* lambda = 0: empty system, limits for the waits. */
+    CHECK_EQ(gs_theory_mmck(0.0, 2.0, 1, 3, &q), 0);
+    CHECK_NEAR(q.blocked, 0.0, 0.0);
+    CHECK_NEAR(q.response_mean, 0.5, 0.0);
+
+    CHECK_EQ(gs_theory_mmck(1.0, 1.0, 2, 1, &q), -1);
+    CHECK(all_nan(&q));
+    CHECK_EQ(gs_theory_mmck(1.0, 1.0, 0, 1, &q), -1);
+    CHECK_EQ(gs_theory_mmck(1.0, 0.0, 1, 1, &q), -1);
+    CHECK_EQ(gs_theory_mmck(-1.0, 1.0, 1, 1, &q), -1);
+    CHECK_EQ(gs_theory_mmck(INFINITY, 1.0, 1, 1, &q), -1);
+}
+
+/* -------------------------------------------------------------------- MVA */
+
+/* Machine-repairman M/M/c//N: N users think Exp(Z), then queue at one
+ * station of c servers with mean service D. Birth-death chain on the number
+ * k at the station: up rate (N - k)/Z, down rate min(k, c)/D, solved in log
+ * space. Gives throughput and the station's mean response time. */
+static void repairman(long users, double z, double d, long c, double *x, double *r)
+{
+    double *l = malloc((size_t)(users + 1) * sizeof *l);
+    l[0] = 0.0;
+    double lmax = 0.0;
+    for (long k = 1; k <= users; k++) {
+        l[k] = l[k - 1] + log((double)(users - k + 1) / z) -
+               log((double)(k < c ? k : c) / d);
+        if (l[k] > lmax)
+            lmax = l[k];
+    }
+    double tot = 0.0, thr = 0.0, mean = 0.0;
+    for (long k = 0; k <= users; k++) {
+        double p = exp(l[k] - lmax);
+        tot += p;
+        thr += p * (double)(k < c ? k : c) / d;
+        mean += p * (double)k;
+    }
+    free(l);
+    *x = thr / tot;
+    *r = (mean / tot) / *x;
+}
+
+/* Brute-force product form: enumerate every way of spreading `users`
+ * customers over the think station and the stations, weight
+ *   Z^{n0} / n0! * prod_i D_i^{n_i} / prod_{j<=n_i} min(j, c_i),
+ * and read X = G(N-1)/G(N), Q_i = E[n_i]. Small N and few stations only. */
+#define BF_MAX 4
+
+typedef struct bf {
+    size_t m;
+    double z, d[BF_MAX];
+    long c[BF_MAX];
+    double g, q[BF_MAX];
+} bf;
+
+static double bf_station_weight(double d, long c, long k)
+{
+    double w = 1.0;
+    for (long j = 1; j <= k; j++)
+        w *= d / (double)(j < c ? j : c);
+    return w;
+}
+
+static void bf_walk(bf *b, size_t i, long left, double w, long *n)
+{
+    if (i == b->m) {
+        double wz = 1.0;
+        for (long j = 1; j <= left; j++)
+            wz *= b->z / (double)j;
+        if (b->z == 0.0 && left > 0)
+            wz = 0.0;
+        b->g += w * wz;
+        for (size_t s = 0; s < b->m; s++)
+            b->q[s] += (double)n[s] * w * wz;
+        return;
+    }
+    for (long k = 0; k <= left; k++) {
+        n[i] = k;
+        bf_walk(b, i + 1, left - k, w * bf_station_weight(b->d[i], b->c[i], k), n);
+    }
+}
+
+static void brute_force(long users, double z, size_t m, const double *d, const long *c,
+                        double *x, double *r)
+{
+    bf full = {.m = m, .z = z}, less = {.m = m, .z = z};
+    for (size_t i = 0; i < m; i++) {
+        full.d[i] = less.d[i] = d[i];
+        full.c[i] = less.c[i] = c[i];
+    }
+    long n[BF_MAX];
+    bf_walk(&full, 0, users, 1.0, n);
+    bf_walk(&less, 0, users - 1, 1.0, n);
+    *x = less.g / full.g;
+    for (size_t i = 0; i < m; i++)
+        r[i] = full.q[i] / full.g / *x;
+}
+
+static void test_mva_single_server(void)
+{
+    double x, r, sr[3], su[3];
+    const double d1[] = {0.01};
+    const long c1[] = {1};
+    /* One station, no think: it is never idle, X = 1/D for every N and
+     * R = N D. */
+    for (long n = 1; n <= 50; n += 7) {
+        CHECK_EQ(gs_theory_mva(n, 0.0, 1, d1, c1, &x, &r, sr, su), 0);
+        CHECK_REL(x, 100.0, 1e-13);
+        CHECK_REL(r, (double)n * 0.01, 1e-13);
+        CHECK_REL(su[0], 1.0, 1e-13);
+    }
+    /* With think time X(N) rises to 1/D: N* = (Z + D)/D = 101, and far
+     * beyond it the station is saturated. */
+    CHECK_EQ(gs_theory_mva(1000, 1.0, 1, d1, c1, &x, &r, sr, su), 0);
+    CHECK_REL(x, 100.0, 1e-12);
+    CHECK_REL(r, 1000.0 / 100.0 - 1.0, 1e-10); /* R = N/X - Z */
+    /* N = 1: R = D, X = 1/(Z + D). */
+    CHECK_EQ(gs_theory_mva(1, 2.0, 1, d1, c1, &x, &r, sr, su), 0);
+    CHECK_REL(r, 0.01, 1e-15);
+    CHECK_REL(x, 1.0 / 2.01, 1e-15);
+    /* servers == NULL means single-server; outputs may be NULL. */
+    CHECK_EQ(gs_theory_mva(1, 2.0, 1, d1, NULL, &x, NULL, NULL, NULL), 0);
+    CHECK_REL(x, 1.0 / 2.01, 1e-15);
+
+    /* Two stations, D = (1, 2), Z = 2, by hand with R_i(n) = D_i (1 +
+     * Q_i(n-1)), X(n) = n / (Z + R_1 + R_2), Q_i(n) = X(n) R_i(n):
+     *  n = 1: R = (1, 2),        X = 1/5,         Q = (1/5, 2/5)
+     *  n = 2: R = (6/5, 14/5),   X = 2/6 = 1/3,   Q = (2/5, 14/15)
+     *  n = 3: R = (7/5, 58/15),  X = 3/(2 + 79/15) = 45/109. */
+    const double d2[] = {1.0, 2.0};
+    const long c2[] = {1, 1};
+    const double hand_x[] = {1.0 / 5.0, 1.0 / 3.0, 45.0 / 109.0};
+    const double hand_r[][2] = {{1.0, 2.0}, {6.0 / 5.0, 14.0 / 5.0}, {7.0 / 5.0, 58.0 / 15.0}};
+    for (long n = 1; n <= 3; n++) {
+        CHECK_EQ(gs_theory_mva(n, 2.0, 2, d2, c2, &x, &r, sr, su), 0);
+        CHECK_REL(x, hand_x[n - 1], 1e-15);
+        CHECK_REL(sr[0], hand_r[n - 1][0], 1e-15);
+        CHECK_REL(sr[1], hand_r[n - 1][1], 1e-15);
+        CHECK_REL(r, hand_r[n - 1][0] + hand_r[n - 1][1], 1e-15);
+        CHECK_REL(su[0], hand_x[n - 1] * 1.0, 1e-15);
+        CHECK_REL(su[1], hand_x[n - 1] * 2.0, 1e-15);
+    }
+    /* The same stations with no think time: n = 2 gives R = (4/3, 10/3),
+     * X = 3/7; n = 3 gives R = (11/7, 34/7), X = 7/15. */
+    CHECK_EQ(gs_theory_mva(3, 0.0, 2, d2, c2, &x, &r, sr, su), 0);
+    CHECK_REL(x, 7.0 / 15.0, 1e-15);
+    CHECK_REL(sr[0], 11.0 / 7.0, 1e-15);
+    CHECK_REL(sr[1], 34.0 / 7.0, 1e-15);
+
+    /* A three-station network against brute-force enumeration. */
+    const double d3[] = {0.3, 0.7, 0.2};
+    const long c3[] = {1, 1, 1};
+    double bx, br[3];
+    for (long n = 1; n <= 8; n++) {
+        CHECK_EQ(gs_theory_mva(n, 1.5, 3, d3, c3, &x, &r, sr, su), 0);
+        brute_force(n, 1.5, 3, d3, c3, &bx, br);
+        CHECK_REL(x, bx, 1e-12);
+        for (int i = 0; i < 3; i++)
+            CHECK_REL(sr[i], br[i], 1e-12);
+    }
+}
+
+static void test_mva_multi_server(void)
+{
+    double x, r, sr[4], su[4];
+    /* c >= N: nobody ever waits, a delay station (R = D), and the network
+     * is a pure delay: X = N / (Z + D). */
+    const double d[] = {0.5};
+    const long c8[] = {8};
+    for (long n = 1; n <= 8; n++) {
+        CHECK_EQ(gs_theory_mva(n, 1.0, 1, d, c8, &x, &r, sr, su), 0);
+        CHECK_REL(sr[0], 0.5, 1e-15);
+        CHECK_REL(x, (double)n / 1.5, 1e-15);
+        CHECK_REL(su[0], x * 0.5 / 8.0, 1e-15);
+    }
+
+    /* One station with c servers and think Z is the machine-repairman
+     * model M/M/c//N, solved here as a birth-death chain. The last rows are
+     * high-load cases where the load-dependent MVA recursion in double
+     * precision is known to go wrong. */
+    struct {
+        long users, c;
+        double z, d;
+    } cases[] = {
+        {3, 2, 1.0, 0.5},   {10, 2, 0.1, 0.05}, {20, 2, 0.1, 0.008}, {50, 3, 2.0, 0.1},
+        {200, 4, 1.0, 0.02}, {100, 16, 0.625, 1.0}, {100, 64, 1.5625, 1.0},
+        {500, 16, 31.25, 1.0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const double dk[] = {cases[k].d};
+        const long ck[] = {cases[k].c};
+        double rx, rr;
+        CHECK_EQ(gs_theory_mva(cases[k].users, cases[k].z, 1, dk, ck, &x, &r, sr, su), 0);
+        repairman(cases[k].users, cases[k].z, cases[k].d, cases[k].c, &rx, &rr);
+        CHECK_REL(x, rx, 1e-10);
+        CHECK_REL(r, rr, 1e-9);
+        CHECK_REL(su[0], rx * cases[k].d / (double)cases[k].c, 1e-10);
+        /* The interactive response-time law: N = X (Z + R). */
+        CHECK_REL(x * (cases[k].z + r), (double)cases[k].users, 1e-10);
+    }
+
+    /* One two-server station and no think time: both servers always busy,
+     * X = 2/D, and R = N/X by Little. */
+    const double d1[] = {0.25};
+    const long c2[] = {2};
+    CHECK_EQ(gs_theory_mva(7, 0.0, 1, d1, c2, &x, &r, sr, su), 0);
+    CHECK_REL(x, 8.0, 1e-13);
+    CHECK_REL(r, 7.0 / 8.0, 1e-13);
+    CHECK_REL(su[0], 1.0, 1e-13);
+
+    /* Mixed networks against brute-force enumeration of the product form,
+     * with and without think time, with a zero-demand station. */
+    const double dm[] = {0.3, 0.7, 0.0, 0.4};
+    const long cm[] = {1, 2, 5, 3};
+    const double dbf[] = {0.3, 0.7, 0.4};
+    const long cbf[] = {1, 2, 3};
+    double bx, br[3];
+    for (long n = 1; n <= 9; n++) {
+        for (int zi = 0; zi < 2; zi++) {
+            double z = zi ? 1.1 : 0.0;
+            CHECK_EQ(gs_theory_mva(n, z, 4, dm, cm, &x, &r, sr, su), 0);
+            brute_force(n, z, 3, dbf, cbf, &bx, br);
+            CHECK_REL(x, bx, 1e-11);
+            CHECK_REL(sr[0], br[0], 1e-11);
+            CHECK_REL(sr[1], br[1], 1e-11);
+            CHECK_NEAR(sr[2], 0.0, 0.0);
+            CHECK_REL(sr[3], br[2], 1e-11);
+            CHECK_REL(r, br[0] + br[1] + br[2], 1e-11);
+            CHECK_REL(su[1], bx * 0.7 / 2.0, 1e-11);
+            CHECK_NEAR(su[2], 0.0, 0.0);
+        }
+    }
+
+    /* The validate case (N = 20, Z = 0.1, D = (5 ms, 8 ms), c = (1, 2)),
+     * against enumeration of its 231 states; and the interactive response
+     * time law N = X (Z + R). */
+    const double dv[] = {0.005, 0.008};
+    const long cv[] = {1, 2};
+    CHECK_EQ(gs_theory_mva(20, 0.1, 2, dv, cv, &x, &r, sr, su), 0);
+    brute_force(20, 0.1, 2, dv, cv, &bx, br);
+    CHECK_REL(x, bx, 1e-11);
+    CHECK_REL(sr[0], br[0], 1e-11);
+    CHECK_REL(sr[1], br[1], 1e-11);
+    CHECK_REL(su[0], bx * 0.005, 1e-11);
+    CHECK_REL(su[1], bx * 0.008 / 2.0, 1e-11);
+    CHECK_REL(x * (0.1 + r), 20.0, 1e-12);
+}
+
+static void test_mva_errors(void)
+{
+    double x, r, sr[2], su[2];
+    const double d[] = {0.5, 0.2};
+    const double dz[] = {0.0, 0.0};
+    const double dneg[] = {0.5, -0.2};
+    const long c[] = {1, 3};
+    const long cbad[] = {1, 0};
+    CHECK_EQ(gs_theory_mva(0, 1.0, 2, d, c, &x, &r, sr, su), -1);
+    CHECK(isnan(x) && isnan(r) && isnan(sr[0]) && isnan(su[1]));
+    CHECK_EQ(gs_theory_mva(5, -1.0, 2, d, c, &x, &r, sr, su), -1);
+    CHECK_EQ(gs_theory_mva(5, NAN, 2, d, c, &x, &r, sr, su), -1);
+    CHECK_EQ(gs_theory_mva(5, 1.0, 2, NULL, c, &x, &r, sr, su), -1);
+    CHECK_EQ(gs_theory_mva(5, 1.0, 2, dneg, c, &x, &r, sr, su), -1);
+    CHECK_EQ(gs_theory_mva(5, 1.0, 2, d, cbad, &x, &r, sr, su), -1);
+    CHECK_EQ(gs_theory_mva(5, 0.0, 2, dz, c, &x, &r, sr, su), -1);
+    CHECK_EQ(gs_theory_mva(5, 0.0, 0, NULL, NULL, &x, &r, NULL, NULL), -1);
+    /* Think time alone is a valid (if dull) network: X = N / Z. */
+    CHECK_EQ(gs_theory_mva(5, 2.0, 0, NULL, NULL, &x, &r, NULL, NULL), 0);
+    CHECK_REL(x, 2.5, 1e-15);
+    CHECK_NEAR(r, 0.0, 0.0);
+
+    /* Every allocation failing in turn is reported as GS_ENOMEM with NaN
+     * outputs and leaks nothing; then the call succeeds. */
+    double want_x;
+    CHECK_EQ(gs_theory_mva(6, 1.0, 2, d, c, &want_x, &r, sr, su), 0);
+    int ok = 0;
+    for (long nth = 1; nth < 20 && !ok; nth++) {
+        gs_alloc_fail_nth(nth);
+        int rc = gs_theory_mva(6, 1.0, 2, d, c, &x, &r, sr, su);
+        gs_alloc_fail_nth(0);
+        if (rc == GS_OK) {
+            ok = 1;
+            CHECK_NEAR(x, want_x, 0.0);
+        } else {
+            CHECK_EQ(rc, GS_ENOMEM);
+            CHECK(isnan(x) && isnan(r) && isnan(sr[1]) && isnan(su[0]));
+        }
+    }
+    CHECK(ok);
+}
+
+int main(void)
+{
+    gsl_set_error_handler_off();
+    test_erlang();
+    test_mmc();
+    test_mmc_quantile();
+    test_mg1();
+    test_mmck();
+    test_mva_single_server();
+    test_mva_multi_server();
+    test_mva_errors();
+    return CHECK_DONE();
+}
