@@ -1,0 +1,129 @@
+/* Summary rows, result files and the progress bar of a run.
+ *
+ * Result files are written through analysis/atomic.c: a temporary file in
+ * the output directory renamed over the final name once complete, so a run
+ * killed at any moment never leaves a file that looks whole but is not. */
+#include "report.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis/atomic.h"
+#include "sim/alloc.h"
+#include "sim/error.h"
+#include "sim/scenario.h"
+
+int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **rows,
+                   gs_diag *d)
+{
+    gs_summary_row *r = gs_calloc(res->nmetrics ? res->nmetrics : 1, sizeof *r);
+    if (!r)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    for (size_t k = 0; k < res->nmetrics; k++) {
+        r[k].component = res->component[k];
+        r[k].metric = res->name[k];
+        gs_estimate_compute(res->values + k * (size_t)res->nreps, (size_t)res->nreps,
+                            confidence, &r[k].est);
+    }
+    *rows = r;
+    return GS_OK;
+}
+
+static int write_file(const char *dir, const char *name,
+                      int (*body)(FILE *f, const void *arg), const void *arg, gs_diag *d)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = gs_malloc(len);
+    if (!path)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    snprintf(path, len, "%s/%s", dir, name);
+    gs_atomic_file af;
+    int rc = gs_atomic_open(&af, path, d);
+    if (rc == GS_OK) {
+        if (body(af.f, arg) != GS_OK) {
+            gs_atomic_abort(&af);
+            rc = gs_error(d, GS_EIO, "%s: cannot write", path);
+        } else {
+            rc = gs_atomic_commit(&af, d);
+        }
+    }
+    gs_free(path);
+    return rc;
+}
+
+typedef struct summary_args {
+    const gs_scenario    *sc;
+    const gs_summary_row *rows;
+    size_t                n;
+} summary_args;
+
+static int summary_body(FILE *f, const void *arg)
+{
+    const summary_args *a = arg;
+    return gs_summary_write_csv(f, a->sc->name, a->rows, a->n);
+}
+
+static int scenario_body(FILE *f, const void *arg)
+{
+    return gs_scenario_emit(arg, f);
+}
+
+int gs_report_write(const char *dir, const gs_scenario *sc, const gs_summary_row *rows,
+                    size_t n, gs_diag *d)
+{
+    int rc = gs_mkdir_p(dir, d);
+    if (rc)
+        return rc;
+    summary_args a = {sc, rows, n};
+    if ((rc = write_file(dir, "summary.csv", summary_body, &a, d)))
+        return rc;
+    return write_file(dir, "scenario.yaml", scenario_body, sc, d);
+}
+
+int gs_report_print(FILE *f, gs_format fmt, const gs_scenario *sc,
+                    const gs_summary_row *rows, size_t n)
+{
+    switch (fmt) {
+    case GS_FORMAT_CSV:
+        return gs_summary_write_csv(f, sc->name, rows, n);
+    case GS_FORMAT_JSON:
+        return gs_summary_print_json(f, sc->name, sc->confidence, rows, n);
+    case GS_FORMAT_TABLE:
+    default:
+        return gs_summary_print_table(f, sc->name, sc->confidence, rows, n);
+    }
+}
+
+void gs_progress_init(gs_progress *p, const char *label, int quiet)
+{
+    p->enabled = !quiet && isatty(STDERR_FILENO);
+    p->t0 = gs_wall_seconds();
+    p->label = label;
+}
+
+void gs_progress_update(void *arg, long done, long total)
+{
+    gs_progress *p = arg;
+    if (!p->enabled)
+        return;
+    enum { WIDTH = 30 };
+    double elapsed = gs_wall_seconds() - p->t0;
+    double eta = done > 0 ? elapsed * (double)(total - done) / (double)done : 0;
+    int fill = total > 0 ? (int)(WIDTH * done / total) : WIDTH;
+    char bar[WIDTH + 1];
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[WIDTH] = '\0';
+    fprintf(stderr, "\r%s [%s] %ld/%ld replications  elapsed %.1fs  ETA %.1fs ", p->label,
+            bar, done, total, elapsed, eta);
+    fflush(stderr);
+}
+
+void gs_progress_end(gs_progress *p)
+{
+    if (p->enabled) {
+        fputc('\n', stderr);
+        fflush(stderr);
+    }
+}

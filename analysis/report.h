@@ -1,0 +1,40 @@
+/* From per-replication metric values to what users read: the summary rows
+ * (mean, confidence interval, stddev per component and metric), the result
+ * files of a run, and the progress bar. */
+#ifndef GS_ANALYSIS_REPORT_H
+#define GS_ANALYSIS_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "analysis/summary.h"
+#include "sim/replicate.h"
+
+typedef enum gs_format { GS_FORMAT_TABLE, GS_FORMAT_CSV, GS_FORMAT_JSON } gs_format;
+
+/* One row per metric of res, in report order. Caller frees with gs_free(). */
+int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **rows,
+                   gs_diag *d);
+
+/* Write summary.csv and scenario.yaml (the resolved scenario) into dir,
+ * creating it; each file appears complete or not at all. GS_EIO with a
+ * message naming the file when something cannot be written. */
+int gs_report_write(const char *dir, const gs_scenario *sc, const gs_summary_row *rows,
+                    size_t n, gs_diag *d);
+
+/* Print rows to f in the given format. GS_OK or GS_EIO. */
+int gs_report_print(FILE *f, gs_format fmt, const gs_scenario *sc,
+                    const gs_summary_row *rows, size_t n);
+
+/* A progress bar on stderr, drawn only when stderr is a terminal. */
+typedef struct gs_progress {
+    int         enabled;
+    double      t0;
+    const char *label;
+} gs_progress;
+
+void gs_progress_init(gs_progress *p, const char *label, int quiet);
+/* gs_progress_fn for gs_replicate(): arg is a gs_progress. */
+void gs_progress_update(void *arg, long done, long total);
+void gs_progress_end(gs_progress *p);
+
+#endif

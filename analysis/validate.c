@@ -1,0 +1,306 @@
+/* The theory suite of `gatesim validate` (SPEC §1).
+ *
+ * Each case is a scenario whose steady state queueing theory knows exactly.
+ * The simulator runs it (independent replications, warm-up deleted) and
+ * every checked quantity is compared with theory. Verdict: PASS when the
+ * theory lies within the replications' Student-t interval at 99.9 %
+ * (wider than the 95 % interval printed, so that a correct simulator fails
+ * one of the ~40 checks with probability about 4 %, not 87 %), widened for
+ * percentiles by the histogram's relative error bound. The printed interval
+ * is the usual 95 % one. Every case uses a fixed seed, so the verdicts are
+ * reproducible; docs/validation.md lists the cases and their formulas. */
+#include "validate.h"
+
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <string.h>
+
+#include "analysis/theory.h"
+#include "sim/alloc.h"
+#include "sim/error.h"
+#include "sim/replicate.h"
+#include "sim/scenario.h"
+#include "sim/stats.h"
+
+#define VERDICT_CONFIDENCE 0.999
+#define MAX_CHECKS 12
+
+typedef struct check {
+    const char *component;
+    const char *metric;
+    double      theory;
+    int         quantile;   /* percentile: add the histogram's error bound */
+} check;
+
+typedef struct vcase {
+    const char *name;
+    const char *theory_name;
+    const char *yaml;
+    /* Fill the checks from theory; returns how many. */
+    size_t (*expect)(check *c);
+} vcase;
+
+#define SIM(duration, warmup, reps)                                   \
+    "simulation: {duration: " duration ", warmup: " warmup            \
+    ", replications: " reps ", seed: 20261123, confidence: 0.95}\n"
+
+static size_t mm1(check *c)
+{
+    gs_queue_theory q;
+    gs_theory_mmc(800, 1000, 1, &q);
+    size_t n = 0;
+    c[n++] = (check){"system", "latency_mean", q.response_mean, 0};
+    c[n++] = (check){"system", "latency_p50", gs_mm1_response_quantile(800, 1000, 0.50), 1};
+    c[n++] = (check){"system", "latency_p99", gs_mm1_response_quantile(800, 1000, 0.99), 1};
+    c[n++] = (check){"gw", "utilization", q.utilization, 0};
+    c[n++] = (check){"gw", "wait_mean", q.wait_mean, 0};
+    c[n++] = (check){"gw", "queue_mean", q.queue_mean, 0};
+    c[n++] = (check){"gw", "in_system_mean", q.in_system_mean, 0};
+    c[n++] = (check){"system", "throughput", 800, 0};
+    return n;
+}
+
+static size_t mmc(check *c)
+{
+    gs_queue_theory q;
+    gs_theory_mmc(3200, 1000, 4, &q);
+    size_t n = 0;
+    c[n++] = (check){"system", "latency_mean", q.response_mean, 0};
+    c[n++] = (check){"system", "latency_p99", gs_mmc_response_quantile(3200, 1000, 4, 0.99), 1};
+    c[n++] = (check){"svc", "wait_mean", q.wait_mean, 0};
+    c[n++] = (check){"svc", "queue_mean", q.queue_mean, 0};
+    c[n++] = (check){"svc", "utilization", q.utilization, 0};
+    return n;
+}
+
+static size_t md1(check *c)
+{
+    gs_queue_theory q;
+    gs_theory_mg1(800, 0.001, 0, &q);
+    size_t n = 0;
+    c[n++] = (check){"system", "latency_mean", q.response_mean, 0};
+    c[n++] = (check){"gw", "wait_mean", q.wait_mean, 0};
+    c[n++] = (check){"gw", "queue_mean", q.queue_mean, 0};
+    c[n++] = (check){"gw", "utilization", q.utilization, 0};
+    return n;
+}
+
+static size_t mm1k(check *c)
+{
+    gs_queue_theory q;
+    gs_theory_mmck(900, 1000, 1, 5, &q);
+    size_t n = 0;
+    c[n++] = (check){"gw", "blocked_ratio", q.blocked, 0};
+    c[n++] = (check){"system", "error_ratio", q.blocked, 0};
+    c[n++] = (check){"gw", "in_system_mean", q.in_system_mean, 0};
+    c[n++] = (check){"gw", "response_mean", q.response_mean, 0};
+    c[n++] = (check){"gw", "utilization", q.utilization, 0};
+    return n;
+}
+
+static size_t erlang_b(check *c)
+{
+    double b = gs_erlang_b(10, 5.0);
+    size_t n = 0;
+    c[n++] = (check){"pool", "blocked_ratio", b, 0};
+    c[n++] = (check){"system", "availability", 1 - b, 0};
+    c[n++] = (check){"pool", "utilization", 5.0 * (1 - b) / 10, 0};
+    return n;
+}
+
+static size_t tandem(check *c)
+{
+    gs_queue_theory a, b;
+    gs_theory_mmc(500, 1000, 1, &a);
+    gs_theory_mmc(500, 400, 2, &b);
+    size_t n = 0;
+    c[n++] = (check){"system", "latency_mean", a.response_mean + b.response_mean, 0};
+    c[n++] = (check){"gw", "response_mean", a.response_mean, 0};
+    c[n++] = (check){"svc", "response_mean", b.response_mean, 0};
+    c[n++] = (check){"svc", "queue_mean", b.queue_mean, 0};
+    c[n++] = (check){"svc", "utilization", b.utilization, 0};
+    return n;
+}
+
+static size_t closed(check *c)
+{
+    const double demand[] = {0.005, 0.008};
+    const long servers[] = {1, 2};
+    double x, r, sr[2], su[2];
+    gs_theory_mva(20, 0.1, 2, demand, servers, &x, &r, sr, su);
+    size_t n = 0;
+    c[n++] = (check){"system", "throughput", x, 0};
+    c[n++] = (check){"system", "latency_mean", r, 0};
+    c[n++] = (check){"gw", "response_mean", sr[0], 0};
+    c[n++] = (check){"gw", "utilization", su[0], 0};
+    c[n++] = (check){"svc", "response_mean", sr[1], 0};
+    c[n++] = (check){"svc", "utilization", su[1], 0};
+    return n;
+}
+
+static const vcase cases[] = {
+    {"mm1", "M/M/1, rho = 0.8",
+     "name: mm1\n" SIM("300s", "30s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 800/s}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 1, service: {dist: exponential, mean: 1ms}}\n",
+     mm1},
+    {"mmc", "M/M/4 (Erlang C), rho = 0.8",
+     "name: mmc\n" SIM("120s", "12s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 3200/s}, entry: svc}]\n"
+     "components:\n  svc: {type: service, servers: 4, service: {dist: exponential, mean: 1ms}}\n",
+     mmc},
+    {"md1", "M/D/1 (Pollaczek-Khinchine), rho = 0.8",
+     "name: md1\n" SIM("300s", "30s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 800/s}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 1, service: 1ms}\n",
+     md1},
+    {"mm1k", "M/M/1/5 (blocking), rho = 0.9",
+     "name: mm1k\n" SIM("200s", "10s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 900/s}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 1, capacity: 4,\n"
+     "       service: {dist: exponential, mean: 1ms}}\n",
+     mm1k},
+    {"erlang_b", "M/G/10/10 (Erlang B, lognormal cv 2: insensitivity), a = 5",
+     "name: erlang-b\n" SIM("200s", "20s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 500/s}, entry: pool}]\n"
+     "components:\n  pool: {type: service, servers: 10, capacity: 0,\n"
+     "         service: {dist: lognormal, mean: 10ms, cv: 2}}\n",
+     erlang_b},
+    {"tandem", "Jackson tandem M/M/1 -> M/M/2",
+     "name: tandem\n" SIM("200s", "20s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 500/s}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 1, service: {dist: exponential, mean: 1ms},\n"
+     "       next: svc}\n"
+     "  svc: {type: service, servers: 2, service: {dist: exponential, mean: 2.5ms}}\n",
+     tandem},
+    {"closed", "closed network, 20 users, think 100ms (exact MVA)",
+     "name: closed\n" SIM("200s", "20s", "20")
+     "workload: [{name: users, arrivals: {process: closed, users: 20,\n"
+     "            think: {dist: exponential, mean: 100ms}}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 1, service: {dist: exponential, mean: 5ms},\n"
+     "       next: svc}\n"
+     "  svc: {type: service, servers: 2, service: {dist: exponential, mean: 8ms}}\n",
+     closed},
+};
+
+typedef struct vrow {
+    const char *vcase;
+    check       chk;
+    gs_estimate est;
+    double      half_verdict;
+    int         pass;
+} vrow;
+
+static int find_metric(const gs_results *res, const check *c, size_t *k)
+{
+    for (size_t j = 0; j < res->nmetrics; j++)
+        if (strcmp(res->component[j], c->component) == 0 && strcmp(res->name[j], c->metric) == 0) {
+            *k = j;
+            return 0;
+        }
+    return -1;
+}
+
+static const char *verdict(int pass) { return pass ? "PASS" : "FAIL"; }
+
+static void print_table(FILE *out, const vrow *rows, size_t n, int failed)
+{
+    fprintf(out, "%-9s %-26s %13s %29s %13s %9s  %s\n", "case", "quantity", "simulated",
+            "95% CI", "theory", "rel.err", "verdict");
+    const char *last = "";
+    for (size_t i = 0; i < n; i++) {
+        const vrow *r = &rows[i];
+        char what[64], ci[64];
+        snprintf(what, sizeof what, "%s.%s", r->chk.component, r->chk.metric);
+        snprintf(ci, sizeof ci, "[%.6g, %.6g]", r->est.ci_low, r->est.ci_high);
+        double rel = (r->est.mean - r->chk.theory) / r->chk.theory;
+        fprintf(out, "%-9s %-26s %13.6g %29s %13.6g %+8.3f%%  %s\n",
+                strcmp(last, r->vcase) ? r->vcase : "", what, r->est.mean, ci, r->chk.theory,
+                100 * rel, verdict(r->pass));
+        last = r->vcase;
+    }
+    fprintf(out, "%zu checks, %d failed (verdict: theory inside the %.1f%% interval)\n", n,
+            failed, 100 * VERDICT_CONFIDENCE);
+}
+
+static void print_csv(FILE *out, const vrow *rows, size_t n)
+{
+    fprintf(out, "case,component,metric,mean,ci_low,ci_high,theory,rel_error,verdict\n");
+    for (size_t i = 0; i < n; i++) {
+        const vrow *r = &rows[i];
+        fprintf(out, "%s,%s,%s,%.10g,%.10g,%.10g,%.10g,%.6g,%s\n", r->vcase, r->chk.component,
+                r->chk.metric, r->est.mean, r->est.ci_low, r->est.ci_high, r->chk.theory,
+                (r->est.mean - r->chk.theory) / r->chk.theory, verdict(r->pass));
+    }
+}
+
+static void print_json(FILE *out, const vrow *rows, size_t n, int failed)
+{
+    fprintf(out, "{\"checks\": [");
+    for (size_t i = 0; i < n; i++) {
+        const vrow *r = &rows[i];
+        fprintf(out, "%s\n  {\"case\": \"%s\", \"component\": \"%s\", \"metric\": \"%s\", "
+                "\"mean\": %.10g, \"ci_low\": %.10g, \"ci_high\": %.10g, \"theory\": %.10g, "
+                "\"verdict\": \"%s\"}", i ? "," : "", r->vcase, r->chk.component, r->chk.metric,
+                r->est.mean, r->est.ci_low, r->est.ci_high, r->chk.theory, verdict(r->pass));
+    }
+    fprintf(out, "\n], \"failed\": %d}\n", failed);
+}
+
+int gs_validate(FILE *out, gs_format fmt, int threads, int quiet, int *failed, gs_diag *d)
+{
+    size_t ncases = sizeof cases / sizeof cases[0];
+    vrow *rows = gs_calloc(ncases * MAX_CHECKS, sizeof *rows);
+    if (!rows)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    size_t nrows = 0;
+    int rc = GS_OK;
+    *failed = 0;
+    for (size_t i = 0; i < ncases && rc == GS_OK; i++) {
+        gs_scenario *sc;
+        if ((rc = gs_scenario_load_string(cases[i].yaml, cases[i].name, NULL, 0, &sc, d)))
+            break;
+        gs_progress bar;
+        gs_progress_init(&bar, cases[i].name, quiet);
+        gs_results res;
+        rc = gs_replicate(sc, 0, sc->replications, threads, gs_progress_update, &bar, &res, d);
+        gs_progress_end(&bar);
+        if (rc == GS_OK) {
+            check chk[MAX_CHECKS];
+            size_t nc = cases[i].expect(chk);
+            double tq = gsl_cdf_tdist_Pinv(0.5 + VERDICT_CONFIDENCE / 2, (double)(res.nreps - 1));
+            for (size_t j = 0; j < nc && rc == GS_OK; j++) {
+                size_t k;
+                if (find_metric(&res, &chk[j], &k)) {
+                    rc = gs_error(d, GS_EINTERNAL, "validate case %s: no metric %s.%s",
+                                  cases[i].name, chk[j].component, chk[j].metric);
+                    break;
+                }
+                vrow *r = &rows[nrows++];
+                r->vcase = cases[i].name;
+                r->chk = chk[j];
+                gs_estimate_compute(res.values + k * (size_t)res.nreps, (size_t)res.nreps,
+                                    sc->confidence, &r->est);
+                r->half_verdict = tq * r->est.stddev / sqrt((double)r->est.n);
+                if (chk[j].quantile)
+                    r->half_verdict += GS_HIST_REL_ERROR * fabs(chk[j].theory);
+                r->pass = isfinite(r->est.mean) &&
+                          fabs(r->est.mean - chk[j].theory) <= r->half_verdict;
+                if (!r->pass)
+                    (*failed)++;
+            }
+            gs_results_release(&res);
+        }
+        gs_scenario_free(sc);
+    }
+    if (rc == GS_OK) {
+        if (fmt == GS_FORMAT_CSV)
+            print_csv(out, rows, nrows);
+        else if (fmt == GS_FORMAT_JSON)
+            print_json(out, rows, nrows, *failed);
+        else
+            print_table(out, rows, nrows, *failed);
+    }
+    gs_free(rows);
+    return rc;
+}

@@ -1,0 +1,19 @@
+/* Every component type a scenario may name, looked up by its YAML "type". */
+#include <string.h>
+
+#include "sim/component.h"
+
+extern const gs_component_type gs_gateway_type;
+extern const gs_component_type gs_service_type;
+
+static const gs_component_type *const types[] = {&gs_gateway_type, &gs_service_type};
+
+const char *const gs_component_names[] = {"gateway", "service", NULL};
+
+const gs_component_type *gs_component_lookup(const char *name)
+{
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(types[i]->name, name) == 0)
+            return types[i];
+    return NULL;
+}

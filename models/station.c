@@ -1,0 +1,306 @@
+/* Multi-server FIFO queueing station (the G/G/c/K building block).
+ *
+ * Invariant per instance: busy <= servers, and a request waits only while
+ * every server is busy (work-conserving FIFO). Time averages are kept for
+ * the whole station (sums over instances), so utilisation is busy servers
+ * over all servers. A request that finds its queue full is blocked and
+ * answered with an error at once; with capacity 0 the station is a loss
+ * system (Erlang B).
+ *
+ * The station does not look at the client's deadline: a request whose
+ * client has gone still waits and is served, because real servers do not
+ * notice that the caller left (SPEC §3). */
+#include "station.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sim/alloc.h"
+#include "sim/engine.h"
+#include "sim/error.h"
+#include "sim/node.h"
+#include "sim/units.h"
+
+#define EV_DONE GS_EV_USER
+
+/* Bounds that keep a scenario within one machine (docs/scenarios.md). */
+#define MAX_SERVERS 1000000L
+#define MAX_INSTANCES 100000L
+
+static const char *const balance_names[] = {"round_robin", "random", "shortest_queue", NULL};
+
+static int not_yet(const gs_node *n, const char *key, gs_diag *d)
+{
+    return gs_error_at(d, n, "%s: not available in gatesim %s yet (failures, outages, "
+                       "slowdowns, rate limits and routes arrive with the resilience "
+                       "components); remove it", key, GATESIM_VERSION);
+}
+
+int gs__station_configure(gs_station_conf *sc, gs_comp_conf *cc, gs_build *b,
+                          int instances_allowed, gs_diag *d)
+{
+    static const char *const later[] = {"rate_limit", "routes", "failures", "outages",
+                                        "slowdowns", NULL};
+    gs_doc *doc = gs_build_doc(b);
+    gs_node *m = cc->node;
+    for (size_t i = 0; later[i]; i++)
+        if (gs_map_get(m, later[i]))
+            return not_yet(gs_map_key(m, later[i]), later[i], d);
+    int rc = gs_cfg_long(doc, m, "servers", "1", &sc->servers, d);
+    if (rc)
+        return rc;
+    if (sc->servers < 1 || sc->servers > MAX_SERVERS)
+        return gs_error_at(d, gs_map_get(m, "servers"), "servers: must be between 1 and %ld, "
+                           "got %ld", MAX_SERVERS, sc->servers);
+    gs_node *cap = gs_map_get(m, "capacity");
+    if (!cap) {
+        cap = gs_node_new_scalar(doc, "unlimited", m);
+        if (!cap || !gs_map_set(doc, m, "capacity", cap))
+            return gs_error(d, GS_ENOMEM, "out of memory");
+    }
+    if (cap->kind == GS_NODE_SCALAR && cap->value && strcmp(cap->value, "unlimited") == 0) {
+        sc->capacity = -1;
+    } else {
+        if ((rc = gs_node_long(cap, "capacity", &sc->capacity, d)))
+            return gs_error_at(d, cap, "capacity: expected a number of places >= 0 or "
+                               "'unlimited', got '%s'", cap->value ? cap->value : "");
+        if (sc->capacity < 0)
+            return gs_error_at(d, cap, "capacity: must be >= 0 (0 makes a loss system) or "
+                               "'unlimited', got %ld", sc->capacity);
+    }
+    sc->instances = 1;
+    sc->balance = GS_BALANCE_ROUND_ROBIN;
+    if (instances_allowed) {
+        if ((rc = gs_cfg_long(doc, m, "instances", "1", &sc->instances, d)))
+            return rc;
+        if (sc->instances < 1 || sc->instances > MAX_INSTANCES)
+            return gs_error_at(d, gs_map_get(m, "instances"), "instances: must be between 1 "
+                               "and %ld, got %ld", MAX_INSTANCES, sc->instances);
+        const char *bal;
+        if ((rc = gs_cfg_str(doc, m, "balance", "round_robin", &bal, d)))
+            return rc;
+        size_t i = 0;
+        while (balance_names[i] && strcmp(balance_names[i], bal) != 0)
+            i++;
+        if (!balance_names[i]) {
+            const char *hint = gs_suggest(bal, balance_names);
+            return gs_error_at(d, gs_map_get(m, "balance"), "balance: unknown policy '%s'%s%s%s; "
+                               "expected round_robin, random or shortest_queue", bal,
+                               hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        }
+        sc->balance = (gs_balance)i;
+    }
+    gs_node *svc = gs_map_get(m, "service");
+    if (!svc)
+        return gs_error_at(d, m, "component '%s': missing required key 'service' (its service "
+                           "time, e.g. service: {dist: exponential, mean: 2ms})", cc->id);
+    if ((rc = gs_dist_configure(&sc->service, doc, svc, GS_DIST_TIME, d)))
+        return rc;
+    gs_node *next = gs_map_get(m, "next");
+    if (next) {
+        if ((rc = gs_build_ref(b, cc, next, "next", &sc->next, d)))
+            return rc;
+        sc->has_next = 1;
+    }
+    return GS_OK;
+}
+
+void gs__station_conf_release(gs_comp_conf *cc)
+{
+    gs_station_conf *sc = cc->conf;
+    gs_dist_release(&sc->service);
+}
+
+int gs__station_start(gs_component *c, gs_ctx *ctx)
+{
+    (void)ctx;
+    gs_station *st = c->state;
+    const gs_station_conf *sc = c->conf;
+    memset(st, 0, sizeof *st);
+    st->ninst = (size_t)sc->instances;
+    st->inst = gs_calloc(st->ninst, sizeof *st->inst);
+    if (!st->inst)
+        return GS_ENOMEM;
+    gs_timeavg_init(&st->busy_avg, 0, 0);
+    gs_timeavg_init(&st->queue_avg, 0, 0);
+    gs_timeavg_init(&st->system_avg, 0, 0);
+    gs_tally_init(&st->wait);
+    gs_tally_init(&st->response);
+    return GS_OK;
+}
+
+void gs__station_release(gs_component *c)
+{
+    gs_station *st = c->state;
+    if (!st->inst)
+        return;
+    for (size_t i = 0; i < st->ninst; i++)
+        gs_free(st->inst[i].ring);
+    gs_free(st->inst);
+    st->inst = NULL;
+}
+
+static void levels(gs_station *st, gs_time now)
+{
+    gs_timeavg_set(&st->busy_avg, now, (double)st->busy);
+    gs_timeavg_set(&st->queue_avg, now, (double)st->waiting);
+    gs_timeavg_set(&st->system_avg, now, (double)(st->busy + st->waiting));
+}
+
+static int push(gs_station_inst *in, gs_request *r)
+{
+    if (in->len == in->cap) {
+        size_t cap = in->cap ? 2 * in->cap : 16;
+        gs_request **ring = gs_malloc(cap * sizeof *ring);
+        if (!ring)
+            return GS_ENOMEM;
+        for (size_t i = 0; i < in->len; i++)
+            ring[i] = in->ring[(in->head + i) % in->cap];
+        gs_free(in->ring);
+        in->ring = ring;
+        in->cap = cap;
+        in->head = 0;
+    }
+    in->ring[(in->head + in->len++) % in->cap] = r;
+    return GS_OK;
+}
+
+static gs_request *pop(gs_station_inst *in)
+{
+    gs_request *r = in->ring[in->head];
+    in->head = (in->head + 1) % in->cap;
+    in->len--;
+    return r;
+}
+
+static void begin_service(gs_station *st, const gs_station_conf *sc, gs_component *c,
+                          gs_ctx *ctx, gs_station_inst *in, gs_request *r, size_t idx)
+{
+    in->busy++;
+    st->busy++;
+    r->t_service = ctx->now;
+    r->slot = (uint32_t)idx;
+    if (st->measuring)
+        gs_tally_add(&st->wait, gs_time_to_s(ctx->now - r->t_enter));
+    gs_time s = gs_time_from_s(gs_dist_sample(&sc->service, c->rng));
+    gs_schedule(ctx, c, s, EV_DONE, r, idx);
+}
+
+static size_t choose(gs_station *st, const gs_station_conf *sc, gs_component *c)
+{
+    if (st->ninst == 1)
+        return 0;
+    switch (sc->balance) {
+    case GS_BALANCE_RANDOM:
+        return (size_t)gsl_rng_uniform_int(c->rng, st->ninst);
+    case GS_BALANCE_SHORTEST_QUEUE: {
+        /* Fewest present; ties go to the lowest index, deterministically. */
+        size_t best = 0;
+        long best_n = st->inst[0].busy + (long)st->inst[0].len;
+        for (size_t i = 1; i < st->ninst; i++) {
+            long n = st->inst[i].busy + (long)st->inst[i].len;
+            if (n < best_n) {
+                best = i;
+                best_n = n;
+            }
+        }
+        return best;
+    }
+    case GS_BALANCE_ROUND_ROBIN:
+    default: {
+        size_t i = st->rr;
+        st->rr = (uint32_t)((i + 1) % st->ninst);
+        return i;
+    }
+    }
+}
+
+static void arrive(gs_station *st, const gs_station_conf *sc, gs_component *c, gs_ctx *ctx,
+                   gs_request *r)
+{
+    size_t idx = choose(st, sc, c);
+    gs_station_inst *in = &st->inst[idx];
+    r->t_enter = ctx->now;
+    if (st->measuring)
+        st->arrivals++;
+    if (in->busy < sc->servers) {
+        begin_service(st, sc, c, ctx, in, r, idx);
+    } else if (sc->capacity < 0 || (long)in->len < sc->capacity) {
+        if (push(in, r) != GS_OK) {
+            gs_ctx_fail(ctx, GS_ENOMEM);
+            return;
+        }
+        st->waiting++;
+    } else {
+        if (st->measuring)
+            st->blocked++;
+        gs_answer(ctx, c, r, GS_OUT_ERROR);
+        return;
+    }
+    levels(st, ctx->now);
+}
+
+static void depart(gs_station *st, const gs_station_conf *sc, gs_component *c, gs_ctx *ctx,
+                   gs_request *r, size_t idx)
+{
+    gs_station_inst *in = &st->inst[idx];
+    in->busy--;
+    st->busy--;
+    if (st->measuring) {
+        st->completed++;
+        gs_tally_add(&st->response, gs_time_to_s(ctx->now - r->t_enter));
+    }
+    if (in->len) {
+        gs_request *q = pop(in);
+        st->waiting--;
+        begin_service(st, sc, c, ctx, in, q, idx);
+    }
+    levels(st, ctx->now);
+    if (sc->has_next)
+        gs_send(ctx, c, sc->next, r);
+    else
+        gs_answer(ctx, c, r, GS_OUT_OK);
+}
+
+void gs__station_handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
+{
+    gs_station *st = c->state;
+    const gs_station_conf *sc = c->conf;
+    if (ev->kind == GS_EV_REQUEST)
+        arrive(st, sc, c, ctx, ev->req);
+    else if (ev->kind == EV_DONE)
+        depart(st, sc, c, ctx, ev->req, (size_t)ev->arg);
+}
+
+void gs__station_window(gs_component *c, gs_ctx *ctx, int open)
+{
+    gs_station *st = c->state;
+    const gs_station_conf *sc = c->conf;
+    if (open) {
+        st->measuring = 1;
+        gs_timeavg_restart(&st->busy_avg, ctx->now);
+        gs_timeavg_restart(&st->queue_avg, ctx->now);
+        gs_timeavg_restart(&st->system_avg, ctx->now);
+        return;
+    }
+    st->measuring = 0;
+    double servers = (double)(sc->servers * sc->instances);
+    st->util = gs_timeavg_mean(&st->busy_avg, ctx->now) / servers;
+    st->queue_mean = gs_timeavg_mean(&st->queue_avg, ctx->now);
+    st->system_mean = gs_timeavg_mean(&st->system_avg, ctx->now);
+}
+
+void gs__station_report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
+{
+    const gs_station *st = c->state;
+    double window = gs_time_to_s(ctx->duration - ctx->warmup);
+    gs_metric(m, "utilization", st->util);
+    gs_metric(m, "wait_mean", gs_tally_mean(&st->wait));
+    gs_metric(m, "response_mean", gs_tally_mean(&st->response));
+    gs_metric(m, "queue_mean", st->queue_mean);
+    gs_metric(m, "in_system_mean", st->system_mean);
+    gs_metric(m, "throughput", (double)st->completed / window);
+    gs_metric(m, "blocked_ratio", st->arrivals ? (double)st->blocked / (double)st->arrivals : NAN);
+    /* Failures arrive with the resilience issue; until then nothing goes down. */
+    gs_metric(m, "down_ratio", 0.0);
+}

@@ -1,0 +1,62 @@
+/* A queueing station shared by the queueing components (gateway, service):
+ * one or more instances, each with c identical servers and a FIFO queue of
+ * bounded or unbounded capacity, with the accounting of SPEC §4. Used by the
+ * files of models/ only. */
+#ifndef GS_MODELS_STATION_H
+#define GS_MODELS_STATION_H
+
+#include <stdint.h>
+#include "sim/component.h"
+#include "sim/dist.h"
+#include "sim/stats.h"
+
+typedef enum gs_balance {
+    GS_BALANCE_ROUND_ROBIN,
+    GS_BALANCE_RANDOM,
+    GS_BALANCE_SHORTEST_QUEUE
+} gs_balance;
+
+typedef struct gs_station_conf {
+    long       servers;     /* per instance */
+    long       capacity;    /* places in each queue; -1 = unlimited */
+    long       instances;
+    gs_balance balance;
+    gs_dist    service;     /* seconds */
+    int        has_next;
+    uint32_t   next;
+} gs_station_conf;
+
+typedef struct gs_station_inst {
+    gs_request **ring;      /* waiting requests, FIFO */
+    size_t       head, len, cap;
+    long         busy;
+} gs_station_inst;
+
+typedef struct gs_station {
+    gs_station_inst *inst;
+    size_t     ninst;
+    uint32_t   rr;          /* next instance for round robin */
+    long       busy, waiting;
+    int        measuring;
+    gs_timeavg busy_avg, queue_avg, system_avg;
+    gs_tally   wait, response;
+    uint64_t   arrivals, blocked, completed;
+    /* Window results, fixed when the window closes. */
+    double     util, queue_mean, system_mean;
+} gs_station;
+
+/* Read the station keys of a gateway (instances_allowed = 0) or a service
+ * (1) into sc. Keys of SPEC §2 that this version does not model yet are
+ * reported as such. */
+int gs__station_configure(gs_station_conf *sc, gs_comp_conf *cc, gs_build *b,
+                          int instances_allowed, gs_diag *d);
+/* The component operations of a station-based type: c->conf is a
+ * gs_station_conf, c->state a gs_station. */
+void gs__station_conf_release(gs_comp_conf *cc);
+int  gs__station_start(gs_component *c, gs_ctx *ctx);
+void gs__station_handle(gs_component *c, gs_ctx *ctx, gs_event *ev);
+void gs__station_window(gs_component *c, gs_ctx *ctx, int open);
+void gs__station_report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m);
+void gs__station_release(gs_component *c);
+
+#endif

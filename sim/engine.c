@@ -1,0 +1,301 @@
+/* The event loop of one replication.
+ *
+ * A replication is a self-contained world (calendar, request pool, component
+ * states, random streams), so replications can run on any thread and give
+ * the same bytes. The loop pops the earliest event, advances the clock and
+ * hands the event to its component. It ends when the observation window has
+ * closed and every request that arrived inside it has its outcome (SPEC §3:
+ * none is lost from the count), or when nothing is left to happen.
+ *
+ * A hop with zero network delay is delivered by a direct call rather than
+ * through the calendar: it happens at the same instant either way, and it
+ * halves the events of a zero-latency chain. */
+#include "engine.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "dist.h"
+#include "error.h"
+#include "pool.h"
+#include "rng.h"
+#include "scenario.h"
+#include "source.h"
+#include "stats.h"
+
+#define ENGINE_TARGET UINT32_MAX
+enum { EV_WINDOW_OPEN, EV_WINDOW_CLOSE };
+
+struct gs_world {
+    const gs_scenario *sc;
+    uint64_t       rep;
+    gs_calendar    cal;
+    gs_pool        requests;
+    gs_component  *comps;
+    size_t         ncomps;
+    gs_ctx         ctx;
+    int            status;
+    int            closed;          /* the observation window has closed */
+    uint64_t       next_id;
+    uint64_t       events;
+    size_t         peak_pending;
+    gs_time        hop_constant;    /* network.latency when deterministic, else -1 */
+    gs_source_stats sys;
+};
+
+static void fail(gs_world *w, int status)
+{
+    if (w->status == GS_OK)
+        w->status = status;
+}
+
+void gs_ctx_fail(gs_ctx *ctx, int status) { fail(ctx->world, status); }
+
+gs_source_stats *gs__world_stats(gs_ctx *ctx) { return &ctx->world->sys; }
+
+gs_request *gs__request_new(gs_ctx *ctx)
+{
+    gs_world *w = ctx->world;
+    gs_request *r = gs_pool_get(&w->requests);
+    if (!r) {
+        fail(w, GS_ENOMEM);
+        return NULL;
+    }
+    memset(r, 0, sizeof *r);
+    r->id = w->next_id++;
+    return r;
+}
+
+void gs__request_free(gs_ctx *ctx, gs_request *r)
+{
+    gs_pool_put(&ctx->world->requests, r);
+}
+
+static inline gs_time hop_delay(gs_world *w, gs_component *from)
+{
+    if (w->hop_constant >= 0)
+        return w->hop_constant;
+    return gs_time_from_s(gs_dist_sample(&w->sc->latency, from->net_rng));
+}
+
+static inline void dispatch(gs_world *w, gs_event *ev)
+{
+    gs_component *c = &w->comps[ev->target];
+    c->type->handle(c, &w->ctx, ev);
+}
+
+void gs_send(gs_ctx *ctx, gs_component *from, uint32_t to, gs_request *r)
+{
+    gs_world *w = ctx->world;
+    gs_time delay = hop_delay(w, from);
+    r->hops++;
+    if (delay == 0) {
+        gs_event ev = {.time = ctx->now, .req = r, .target = to, .kind = GS_EV_REQUEST,
+                       .pos = GS_EV_NOT_PENDING};
+        dispatch(w, &ev);
+        return;
+    }
+    if (!gs_cal_push(&w->cal, ctx->now + delay, to, GS_EV_REQUEST, r, 0))
+        fail(w, GS_ENOMEM);
+}
+
+gs_timer gs_schedule(gs_ctx *ctx, const gs_component *self, gs_time delay, uint32_t kind,
+                     gs_request *r, uint64_t arg)
+{
+    gs_world *w = ctx->world;
+    gs_event *e = gs_cal_push(&w->cal, ctx->now + delay, self->index, kind, r, arg);
+    if (!e) {
+        fail(w, GS_ENOMEM);
+        return GS_TIMER_NONE;
+    }
+    return gs_timer_of(e);
+}
+
+int gs_cancel(gs_ctx *ctx, gs_timer t) { return gs_cal_cancel(&ctx->world->cal, t); }
+
+void gs_answer(gs_ctx *ctx, gs_component *from, gs_request *r, gs_outcome o)
+{
+    gs_world *w = ctx->world;
+    if (r->done) {
+        /* The client gave up earlier: this answer reaches nobody. */
+        gs__request_free(ctx, r);
+        return;
+    }
+    /* The answer goes back over the hops the request came by. */
+    gs_time back = 0;
+    if (w->hop_constant >= 0)
+        back = w->hop_constant * (gs_time)r->hops;
+    else
+        for (uint32_t i = 0; i < r->hops; i++)
+            back += hop_delay(w, from);
+    if (back == 0) {
+        gs__source_deliver(ctx, &w->comps[r->source], r, o);
+        return;
+    }
+    r->answering = 1;
+    if (!gs_cal_push(&w->cal, ctx->now + back, r->source, GS_SOURCE_EV_ANSWER, r, (uint64_t)o))
+        fail(w, GS_ENOMEM);
+}
+
+/* ---- metrics sink ---- */
+
+void gs_metric(gs_metrics *m, const char *name, double value)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 64;
+        gs_metric_value *v = gs_realloc(m->v, cap * sizeof *v);
+        if (!v) {
+            m->status = GS_ENOMEM;
+            return;
+        }
+        m->v = v;
+        m->cap = cap;
+    }
+    m->v[m->n++] = (gs_metric_value){m->component, name, value};
+}
+
+void gs_metrics_release(gs_metrics *m)
+{
+    gs_free(m->v);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- world ---- */
+
+static void world_release(gs_world *w)
+{
+    if (w->comps) {
+        for (size_t i = 0; i < w->ncomps; i++) {
+            gs_component *c = &w->comps[i];
+            if (c->state && c->type->release)
+                c->type->release(c);
+            gs_free(c->state);
+            if (c->rng)
+                gsl_rng_free(c->rng);
+            if (c->net_rng)
+                gsl_rng_free(c->net_rng);
+        }
+        gs_free(w->comps);
+    }
+    gs_cal_release(&w->cal);
+    gs_pool_release(&w->requests);
+}
+
+static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag *d)
+{
+    memset(w, 0, sizeof *w);
+    w->sc = sc;
+    w->rep = rep;
+    gs_cal_init(&w->cal);
+    gs_pool_init(&w->requests, sizeof(gs_request), 512);
+    w->ctx.world = w;
+    w->ctx.warmup = sc->warmup;
+    w->ctx.duration = sc->duration;
+    w->hop_constant = gs_dist_is_constant(&sc->latency)
+                          ? gs_time_from_s(gs_dist_mean(&sc->latency)) : -1;
+    gs__source_stats_init(&w->sys);
+    w->ncomps = sc->nall;
+    w->comps = gs_calloc(w->ncomps, sizeof *w->comps);
+    if (!w->comps)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < w->ncomps; i++) {
+        const gs_comp_conf *cc = &sc->comps[i];
+        gs_component *c = &w->comps[i];
+        c->cc = cc;
+        c->type = cc->type;
+        c->conf = cc->conf;
+        c->index = (uint32_t)i;
+        char net[300];
+        snprintf(net, sizeof net, "%s/net", cc->id);
+        c->rng = gs_rng_new(sc->seed, rep, cc->id);
+        c->net_rng = gs_rng_new(sc->seed, rep, net);
+        c->state = gs_calloc(1, c->type->state_size ? c->type->state_size : 1);
+        if (!c->rng || !c->net_rng || !c->state)
+            return gs_error(d, GS_ENOMEM, "out of memory");
+    }
+    /* The window events go first so that, at equal times, they precede
+     * anything the components schedule. */
+    if (!gs_cal_push(&w->cal, sc->warmup, ENGINE_TARGET, EV_WINDOW_OPEN, NULL, 0) ||
+        !gs_cal_push(&w->cal, sc->duration, ENGINE_TARGET, EV_WINDOW_CLOSE, NULL, 0))
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < w->ncomps; i++) {
+        gs_component *c = &w->comps[i];
+        if (c->type->start(c, &w->ctx) != GS_OK || w->status)
+            return gs_error(d, GS_ENOMEM, "out of memory");
+    }
+    return GS_OK;
+}
+
+static void engine_event(gs_world *w, const gs_event *ev)
+{
+    int open = ev->kind == EV_WINDOW_OPEN;
+    for (size_t i = 0; i < w->ncomps; i++) {
+        gs_component *c = &w->comps[i];
+        if (c->type->window)
+            c->type->window(c, &w->ctx, open);
+    }
+    if (!open)
+        w->closed = 1;
+}
+
+static void run(gs_world *w)
+{
+    gs_event *ev;
+    while ((ev = gs_cal_pop(&w->cal))) {
+        w->ctx.now = ev->time;
+        if (ev->target == ENGINE_TARGET)
+            engine_event(w, ev);
+        else
+            dispatch(w, ev);
+        gs_cal_recycle(&w->cal, ev);
+        w->events++;
+        if (w->status)
+            break;
+        if (w->closed && w->sys.pending == 0)
+            break;
+        size_t pend = gs_cal_size(&w->cal);
+        if (pend > w->peak_pending)
+            w->peak_pending = pend;
+    }
+}
+
+int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_run_info *info,
+                       gs_diag *d)
+{
+    gs_world *w = gs_malloc(sizeof *w);
+    if (!w)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    int rc = world_init(w, sc, rep, d);
+    if (rc == GS_OK) {
+        run(w);
+        if (w->status)
+            rc = gs_error(d, w->status, "replication %llu: out of memory while simulating",
+                          (unsigned long long)rep);
+    }
+    if (rc == GS_OK) {
+        /* The run may end before the window closes (nothing left to happen). */
+        if (!w->closed) {
+            w->ctx.now = sc->duration;
+            gs_event close = {.kind = EV_WINDOW_CLOSE};
+            engine_event(w, &close);
+        }
+        m->component = "system";
+        gs__source_report(&w->sys, sc, &w->ctx, m);
+        for (size_t i = 0; i < sc->ncomponents; i++) {
+            gs_component *c = &w->comps[i];
+            m->component = c->cc->id;
+            c->type->report(c, &w->ctx, m);
+        }
+        if (m->status)
+            rc = gs_error(d, GS_ENOMEM, "out of memory");
+    }
+    if (info) {
+        info->events = w->events;
+        info->requests = w->next_id;
+        info->peak_pending = w->peak_pending;
+        info->calendar_bytes = gs_cal_bytes(&w->cal);
+    }
+    world_release(w);
+    gs_free(w);
+    return rc;
+}

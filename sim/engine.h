@@ -1,0 +1,72 @@
+/* The simulation engine: builds one replication's world from a configured
+ * scenario, runs its event loop, and offers components the only ways they
+ * may act (send, timers, answer). */
+#ifndef GS_SIM_ENGINE_H
+#define GS_SIM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "calendar.h"
+#include "component.h"
+#include "request.h"
+#include "types.h"
+
+struct gs_ctx {
+    gs_time   now;
+    gs_world *world;
+    gs_time   warmup, duration;   /* the observation window */
+};
+
+/* Send r from component `from` to component `to`: it arrives after one
+ * network hop (network.latency, drawn from from's network stream). */
+void gs_send(gs_ctx *ctx, gs_component *from, uint32_t to, gs_request *r);
+
+/* Schedule an event of `kind` for self after delay (>= 0). The handle may be
+ * cancelled with gs_cancel() until the event has been handled; holders must
+ * forget the handle once the event ran. */
+gs_timer gs_schedule(gs_ctx *ctx, const gs_component *self, gs_time delay, uint32_t kind,
+                     gs_request *r, uint64_t arg);
+
+/* 1 if the event was pending and is now cancelled. */
+int gs_cancel(gs_ctx *ctx, gs_timer t);
+
+/* Component `from` ends r with outcome o (GS_OUT_OK when it answered,
+ * GS_OUT_ERROR when it failed or dropped it, ...). The answer travels back
+ * to the client over the hops r came by; if the client has already given up
+ * the answer is thrown away. */
+void gs_answer(gs_ctx *ctx, gs_component *from, gs_request *r, gs_outcome o);
+
+/* A component could not go on (out of memory): the replication stops with
+ * this status. */
+void gs_ctx_fail(gs_ctx *ctx, int status);
+
+/* Per-replication result: metric values in report order. */
+typedef struct gs_metric_value {
+    const char *component;   /* "system" or a component id (lives with the scenario) */
+    const char *name;
+    double      value;
+} gs_metric_value;
+
+struct gs_metrics {
+    gs_metric_value *v;
+    size_t           n, cap;
+    int              status;   /* GS_ENOMEM if an append failed */
+    const char      *component;
+};
+
+void gs_metrics_release(gs_metrics *m);
+
+/* Engine statistics of one replication, for benchmarks. */
+typedef struct gs_run_info {
+    uint64_t events;            /* events handled */
+    uint64_t requests;          /* requests created */
+    size_t   peak_pending;      /* most events pending at once */
+    size_t   calendar_bytes;    /* bytes held by the calendar at the end */
+} gs_run_info;
+
+/* Run replication rep of sc and append its metrics to m (which the caller
+ * initialises to zero and releases). GS_OK, or GS_ENOMEM with a message. */
+int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m,
+                       gs_run_info *info, gs_diag *d);
+
+#endif

@@ -1,0 +1,115 @@
+/* Replications over OpenMP threads with dynamic scheduling (replications
+ * can differ in cost). Each replication writes only its own slot; the
+ * metric layout is taken from replication `first`, and every other one must
+ * report the same metrics in the same order, which holds because the
+ * layout depends only on the scenario. */
+#include "replicate.h"
+
+#include <omp.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "scenario.h"
+
+double gs_wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void gs_results_release(gs_results *r)
+{
+    gs_free(r->component);
+    gs_free(r->name);
+    gs_free(r->values);
+    memset(r, 0, sizeof *r);
+}
+
+int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
+                 gs_progress_fn progress, void *progress_arg, gs_results *out, gs_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = gs_wall_seconds();
+    gs_metrics *per = gs_calloc((size_t)nreps, sizeof *per);
+    gs_run_info *info = gs_calloc((size_t)nreps, sizeof *info);
+    gs_diag *diags = gs_calloc((size_t)nreps, sizeof *diags);
+    int rc = GS_OK;
+    if (!per || !info || !diags) {
+        rc = gs_error(d, GS_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+    if (threads > nreps)
+        threads = (int)nreps;
+    long done = 0;
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (long i = 0; i < nreps; i++) {
+        int skip;
+#pragma omp atomic read
+        skip = failed;
+        if (skip)
+            continue;
+        gs_diag_init(&diags[i]);
+        int st = gs_run_replication(sc, (uint64_t)(first + i), &per[i], &info[i], &diags[i]);
+        if (st) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp critical(gs_progress)
+        {
+            done++;
+            if (progress)
+                progress(progress_arg, done, nreps);
+        }
+    }
+    for (long i = 0; i < nreps; i++)
+        if (diags[i].code) {
+            rc = gs_error(d, diags[i].code, "%s", diags[i].msg);
+            goto out_free;
+        }
+    size_t k = per[0].n;
+    for (long i = 1; i < nreps; i++)
+        if (per[i].n != k) {
+            rc = gs_error(d, GS_EINTERNAL, "replication %ld reported %zu metrics, "
+                          "replication %ld reported %zu", first, k, first + i, per[i].n);
+            goto out_free;
+        }
+    out->nmetrics = k;
+    out->nreps = nreps;
+    out->component = gs_calloc(k, sizeof *out->component);
+    out->name = gs_calloc(k, sizeof *out->name);
+    out->values = gs_calloc(k * (size_t)nreps, sizeof *out->values);
+    if (!out->component || !out->name || !out->values) {
+        gs_results_release(out);
+        rc = gs_error(d, GS_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    for (size_t j = 0; j < k; j++) {
+        out->component[j] = per[0].v[j].component;
+        out->name[j] = per[0].v[j].name;
+        for (long i = 0; i < nreps; i++)
+            out->values[j * (size_t)nreps + (size_t)i] = per[i].v[j].value;
+    }
+    for (long i = 0; i < nreps; i++) {
+        out->total.events += info[i].events;
+        out->total.requests += info[i].requests;
+        if (info[i].peak_pending > out->total.peak_pending)
+            out->total.peak_pending = info[i].peak_pending;
+        if (info[i].calendar_bytes > out->total.calendar_bytes)
+            out->total.calendar_bytes = info[i].calendar_bytes;
+    }
+    out->wall_s = gs_wall_seconds() - t0;
+out_free:
+    if (per)
+        for (long i = 0; i < nreps; i++)
+            gs_metrics_release(&per[i]);
+    gs_free(per);
+    gs_free(info);
+    gs_free(diags);
+    return rc;
+}

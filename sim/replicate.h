@@ -1,0 +1,37 @@
+/* Runs the replications of a scenario, on OpenMP threads, and gathers their
+ * metrics by replication index, so that what is produced never depends on
+ * which thread ran which replication. */
+#ifndef GS_SIM_REPLICATE_H
+#define GS_SIM_REPLICATE_H
+
+#include <stddef.h>
+#include "engine.h"
+#include "types.h"
+
+/* Metric values of every replication: values[k * nreps + i] is metric k
+ * (component[k], name[k]) of replication i. */
+typedef struct gs_results {
+    size_t       nmetrics;
+    long         nreps;
+    const char **component;
+    const char **name;
+    double      *values;
+    gs_run_info  total;        /* sums over replications (peak: the maximum) */
+    double       wall_s;       /* wall-clock seconds of the whole run */
+} gs_results;
+
+/* Called after each finished replication (from one thread at a time). */
+typedef void (*gs_progress_fn)(void *arg, long done, long total);
+
+/* Run replications first .. first + nreps - 1 of sc on `threads` threads
+ * (<= 0: all cores). Caller releases out with gs_results_release(). */
+int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
+                 gs_progress_fn progress, void *progress_arg, gs_results *out, gs_diag *d);
+
+void gs_results_release(gs_results *r);
+
+/* Wall-clock seconds from a monotonic clock (for timing only; never
+ * inside the model). */
+double gs_wall_seconds(void);
+
+#endif

@@ -1,0 +1,74 @@
+/* A configured scenario (SPEC §2): the loaded YAML tree with defaults filled
+ * in, the simulation settings, the workloads, and every component's
+ * read-only configuration. Built once and shared by all replications. */
+#ifndef GS_SIM_SCENARIO_H
+#define GS_SIM_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "component.h"
+#include "dist.h"
+#include "types.h"
+
+typedef enum gs_process {
+    GS_PROC_POISSON,        /* exponential gaps at `rate` */
+    GS_PROC_DETERMINISTIC,  /* one arrival every 1/rate */
+    GS_PROC_CLOSED          /* `users` each waiting for the answer, then thinking */
+} gs_process;
+
+typedef struct gs_workload {
+    const char *name;
+    uint32_t    cls;          /* index into gs_scenario.classes */
+    gs_process  process;
+    double      rate;         /* per second (open processes) */
+    long        users;        /* closed */
+    gs_dist     think;        /* closed: seconds */
+    gs_time     deadline;     /* GS_TIME_MAX when none */
+    int         has_prompt, has_output;
+    gs_dist     prompt_tokens, output_tokens;
+    uint32_t    entry;        /* component index */
+} gs_workload;
+
+struct gs_scenario {
+    gs_doc      *doc;
+    const char  *path;
+    const char  *name;
+    const char  *description;
+    gs_time      duration, warmup, sample_interval;
+    long         replications;
+    uint64_t     seed;
+    double       confidence;
+    gs_dist      latency;          /* one network hop, seconds */
+    gs_time      connect_timeout;
+    size_t       nclasses;
+    const char **classes;
+    size_t       nworkloads;
+    gs_workload *workloads;
+    /* Declared components first (in file order), then one source per
+     * workload: index i < ncomponents is a declared component. */
+    size_t        ncomponents;
+    size_t        nall;
+    gs_comp_conf *comps;
+};
+
+/* Load and configure a scenario file, applying the "--set PATH=VALUE"
+ * overrides in order first. Caller frees with gs_scenario_free(). Errors are
+ * GS_EINVAL (bad scenario, message "FILE:LINE:COL: ..."), GS_EIO or
+ * GS_ENOMEM. */
+int gs_scenario_load(const char *path, const char *const *sets, size_t nsets,
+                     gs_scenario **out, gs_diag *d);
+
+/* The same for text in memory; src names it in messages. */
+int gs_scenario_load_string(const char *text, const char *src, const char *const *sets,
+                            size_t nsets, gs_scenario **out, gs_diag *d);
+
+void gs_scenario_free(gs_scenario *sc);
+
+/* Print the resolved scenario (defaults filled in) as YAML. */
+int gs_scenario_emit(const gs_scenario *sc, FILE *f);
+
+/* The internal component type of workload sources (sim/source.c). */
+extern const gs_component_type gs_source_type;
+
+#endif

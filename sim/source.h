@@ -1,0 +1,45 @@
+/* Workload sources (the clients) and the end-to-end statistics they keep:
+ * each workload of a scenario is an engine-internal component that creates
+ * requests, holds their deadline timers and records their outcomes. Shared
+ * between the files of sim/ only. */
+#ifndef GS_SIM_SOURCE_H
+#define GS_SIM_SOURCE_H
+
+#include <stdint.h>
+#include "request.h"
+#include "stats.h"
+#include "types.h"
+
+typedef struct gs_metrics gs_metrics;
+
+enum {
+    GS_SOURCE_EV_ARRIVE = 1,   /* open process: next arrival */
+    GS_SOURCE_EV_USER,         /* closed process: user arg ends thinking */
+    GS_SOURCE_EV_DEADLINE,     /* client deadline of ev->req */
+    GS_SOURCE_EV_ANSWER        /* answer of ev->req reaches the client; arg = outcome */
+};
+
+/* End-to-end statistics of the requests that arrived in the window. */
+typedef struct gs_source_stats {
+    uint64_t arrivals;                 /* counted requests */
+    uint64_t pending;                  /* counted requests without an outcome yet */
+    uint64_t outcome[GS_OUT_COUNT];
+    gs_tally latency;                  /* answered requests, seconds */
+    gs_hist  hist;                     /* answered requests, nanoseconds */
+} gs_source_stats;
+
+void gs__source_stats_init(gs_source_stats *s);
+
+/* The answer (outcome o) of r reaches its client now. */
+void gs__source_deliver(gs_ctx *ctx, gs_component *src, gs_request *r, gs_outcome o);
+
+/* The "system" metrics of one replication. */
+void gs__source_report(const gs_source_stats *s, const gs_scenario *sc, const gs_ctx *ctx,
+                       gs_metrics *m);
+
+/* Engine services for sources (sim/engine.c). */
+gs_source_stats *gs__world_stats(gs_ctx *ctx);
+gs_request *gs__request_new(gs_ctx *ctx);
+void gs__request_free(gs_ctx *ctx, gs_request *r);
+
+#endif

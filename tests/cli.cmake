@@ -1,0 +1,10 @@
+# End-to-end tests of the command line (tests/cli.sh).
+foreach(t usage bad bad-set run determinism)
+  add_test(NAME cli.${t} COMMAND ${CMAKE_SOURCE_DIR}/tests/cli.sh $<TARGET_FILE:gatesim> ${t}
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(cli.${t} PROPERTIES TIMEOUT 600)
+endforeach()
+# The theory suite: golden tests against queueing theory.
+add_test(NAME golden.validate COMMAND ${CMAKE_SOURCE_DIR}/tests/cli.sh $<TARGET_FILE:gatesim> validate
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(golden.validate PROPERTIES TIMEOUT 1800)

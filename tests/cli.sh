@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# End-to-end tests of the gatesim command line, run by ctest as
+#   tests/cli.sh GATESIM TEST
+# Each test prints what it checked and exits non-zero on the first failure.
+set -u
+gatesim=$1
+test=$2
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/gatesim-cli.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# A bad scenario: exit 2, one line on stderr naming the file and the
+# position (and phrase) that the file's first line "# expect: ..." gives.
+bad_scenario() {
+    local f=$1 expect pos phrase err rc
+    expect=$(head -n 1 "$f" | sed -n 's/^# expect: *//p')
+    pos=${expect%% *}
+    phrase=${expect#"$pos"}
+    phrase=${phrase# }
+    err=$("$gatesim" check "$f" 2>&1 >/dev/null)
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "$f: exit $rc, expected 2 (stderr: $err)"
+    [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "$f: expected one line, got: $err"
+    case "$err" in
+        *"$f"*) ;;
+        *) fail "$f: message does not name the file: $err" ;;
+    esac
+    if [ -n "$pos" ] && [ "$pos" != "alias" ]; then
+        case "$err" in
+            *"$f:$pos"*) ;;
+            *) fail "$f: message does not give position $pos: $err" ;;
+        esac
+    fi
+    if [ -n "$phrase" ]; then
+        case "$err" in
+            *"$phrase"*) ;;
+            *) fail "$f: message lacks '$phrase': $err" ;;
+        esac
+    fi
+    echo "ok: $f -> $err"
+}
+
+case $test in
+bad)
+    n=0
+    for f in "$root"/tests/bad/*.yaml; do
+        bad_scenario "$f"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 12 ] || fail "only $n bad scenarios"
+    [ -s "$root/tests/bad/empty.yaml" ] && fail "empty.yaml must be empty"
+    echo "$n bad scenarios rejected with exit 2 and their position"
+    ;;
+bad-set)
+    s=$root/scenarios/single-gateway-basic.yaml
+    err=$("$gatesim" check "$s" --set components.gw.servers=abc 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] || fail "--set servers=abc: exit $rc"
+    case "$err" in *"--set components.gw.servers=abc"*) ;; *) fail "override not named: $err" ;; esac
+    err=$("$gatesim" check "$s" --set components.gw.sevrers=4 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] || fail "--set sevrers: exit $rc"
+    case "$err" in *"did you mean 'servers'"*) ;; *) fail "no hint: $err" ;; esac
+    err=$("$gatesim" check "$s" --set workload.caht.deadline=1s 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] || fail "--set workload.caht: exit $rc"
+    err=$("$gatesim" check "$s" --set nonsense 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] || fail "--set without '=': exit $rc"
+    out=$("$gatesim" check "$s" --set components.gw.servers=16 --set workload.chat.arrivals.rate=50/s) \
+        || fail "valid --set rejected"
+    printf '%s\n' "$out" | grep -q 'servers: 16' || fail "override not applied: $out"
+    printf '%s\n' "$out" | grep -q '50/s' || fail "override by workload name not applied"
+    echo "ok: --set errors name the override; valid overrides apply"
+    ;;
+usage)
+    "$gatesim" --version | grep -Eq '^gatesim [0-9]+\.[0-9]+' || fail "--version"
+    for c in run check validate bench; do
+        "$gatesim" $c --help | grep -q "usage: gatesim $c" || fail "$c --help"
+    done
+    "$gatesim" --help | grep -q 'usage: gatesim COMMAND' || fail "--help"
+    "$gatesim" frobnicate 2>/dev/null; [ $? -eq 2 ] || fail "unknown command must exit 2"
+    "$gatesim" run 2>/dev/null; [ $? -eq 2 ] || fail "run without scenario must exit 2"
+    "$gatesim" run "$scratch/missing.yaml" 2>"$scratch/err"; [ $? -eq 2 ] || fail "missing file must exit 2"
+    grep -q missing.yaml "$scratch/err" || fail "missing file not named"
+    "$gatesim" run x.yaml -r zero 2>/dev/null; [ $? -eq 2 ] || fail "-r zero must exit 2"
+    "$gatesim" run x.yaml --format xml 2>/dev/null; [ $? -eq 2 ] || fail "--format xml must exit 2"
+    "$gatesim" sweep x.yaml 2>/dev/null; [ $? -eq 2 ] || fail "planned command must exit 2"
+    echo "ok: usage, version and command-line errors"
+    ;;
+run)
+    s=$root/scenarios/single-gateway-basic.yaml
+    "$gatesim" run "$s" -q -r 3 -o "$scratch/out" --format csv >"$scratch/stdout" 2>"$scratch/stderr" \
+        || fail "run failed: $(cat "$scratch/stderr")"
+    [ ! -s "$scratch/stderr" ] || fail "stderr not empty with -q and no terminal: $(cat "$scratch/stderr")"
+    head -n 1 "$scratch/out/summary.csv" | grep -qx 'scenario,component,metric,mean,ci_low,ci_high,stddev,replications' \
+        || fail "summary.csv header"
+    cmp -s "$scratch/stdout" "$scratch/out/summary.csv" || fail "--format csv stdout differs from summary.csv"
+    grep -q '^single-gateway-basic,system,latency_p99,' "$scratch/out/summary.csv" || fail "no system latency_p99"
+    grep -q '^single-gateway-basic,gw,utilization,' "$scratch/out/summary.csv" || fail "no gw utilization"
+    awk -F, 'NR > 1 && $8 != 3 { bad = 1 } END { exit bad }' "$scratch/out/summary.csv" || fail "replications column"
+    "$gatesim" check "$scratch/out/scenario.yaml" >/dev/null || fail "written scenario.yaml does not load"
+    ls -a "$scratch/out" | grep -q tmp && fail "temporary file left behind"
+    "$gatesim" run "$s" -q -r 2 -o "$scratch/j" --format json | grep -q '"metric": "latency_mean"' || fail "json"
+    "$gatesim" run "$s" -q -r 2 -o "$scratch/t" | grep -q 'latency_p99' || fail "table"
+    : > "$scratch/file"
+    "$gatesim" run "$s" -q -r 2 -o "$scratch/file/out" >/dev/null 2>"$scratch/err"; rc=$?
+    [ $rc -eq 1 ] || fail "unwritable output directory: exit $rc, expected 1"
+    grep -q "$scratch/file/out" "$scratch/err" || fail "unwritable directory not named"
+    echo "ok: run writes summary.csv atomically with the exact header; formats; exit 1 on unwritable output"
+    ;;
+determinism)
+    s=$root/scenarios/single-gateway-basic.yaml
+    "$gatesim" run "$s" -q -r 4 -j 1 -o "$scratch/j1" --format csv >/dev/null || fail "-j 1"
+    "$gatesim" run "$s" -q -r 4 -j 2 -o "$scratch/j2" --format csv >/dev/null || fail "-j 2"
+    "$gatesim" run "$s" -q -r 4 -j 3 -o "$scratch/j3" --format csv >/dev/null || fail "-j 3"
+    cmp "$scratch/j1/summary.csv" "$scratch/j2/summary.csv" || fail "-j 1 and -j 2 differ"
+    cmp "$scratch/j1/summary.csv" "$scratch/j3/summary.csv" || fail "-j 1 and -j 3 differ"
+    "$gatesim" run "$s" -q -r 4 --seed 2 -o "$scratch/s2" --format csv >/dev/null || fail "--seed 2"
+    cmp -s "$scratch/j1/summary.csv" "$scratch/s2/summary.csv" && fail "--seed 2 gave the same bytes as seed 1"
+    echo "ok: summary.csv byte-identical for -j 1, 2, 3; another seed differs"
+    ;;
+validate)
+    "$gatesim" validate -q >"$scratch/v" 2>&1; rc=$?
+    cat "$scratch/v"
+    [ $rc -eq 0 ] || fail "validate exit $rc"
+    grep -q FAIL "$scratch/v" && fail "a validate case failed"
+    echo "ok: every validate case passes"
+    ;;
+*)
+    fail "unknown test $test"
+    ;;
+esac
