@@ -123,7 +123,6 @@ int gs__station_start(gs_component *c, gs_ctx *ctx)
         return GS_ENOMEM;
     gs_timeavg_init(&st->busy_avg, 0, 0);
     gs_timeavg_init(&st->queue_avg, 0, 0);
-    gs_timeavg_init(&st->system_avg, 0, 0);
     gs_tally_init(&st->wait);
     gs_tally_init(&st->response);
     return GS_OK;
@@ -144,9 +143,10 @@ static void levels(gs_station *st, gs_time now)
 {
     gs_timeavg_set(&st->busy_avg, now, (double)st->busy);
     gs_timeavg_set(&st->queue_avg, now, (double)st->waiting);
-    gs_timeavg_set(&st->system_avg, now, (double)(st->busy + st->waiting));
 }
 
+/* The ring's capacity is a power of two, so that wrapping is a mask, not a
+ * division, on every queued request. */
 static int push(gs_station_inst *in, gs_request *r)
 {
     if (in->len == in->cap) {
@@ -155,20 +155,20 @@ static int push(gs_station_inst *in, gs_request *r)
         if (!ring)
             return GS_ENOMEM;
         for (size_t i = 0; i < in->len; i++)
-            ring[i] = in->ring[(in->head + i) % in->cap];
+            ring[i] = in->ring[(in->head + i) & (in->cap - 1)];
         gs_free(in->ring);
         in->ring = ring;
         in->cap = cap;
         in->head = 0;
     }
-    in->ring[(in->head + in->len++) % in->cap] = r;
+    in->ring[(in->head + in->len++) & (in->cap - 1)] = r;
     return GS_OK;
 }
 
 static gs_request *pop(gs_station_inst *in)
 {
     gs_request *r = in->ring[in->head];
-    in->head = (in->head + 1) % in->cap;
+    in->head = (in->head + 1) & (in->cap - 1);
     in->len--;
     return r;
 }
@@ -280,14 +280,13 @@ void gs__station_window(gs_component *c, gs_ctx *ctx, int open)
         st->measuring = 1;
         gs_timeavg_restart(&st->busy_avg, ctx->now);
         gs_timeavg_restart(&st->queue_avg, ctx->now);
-        gs_timeavg_restart(&st->system_avg, ctx->now);
         return;
     }
     st->measuring = 0;
     double servers = (double)(sc->servers * sc->instances);
     st->util = gs_timeavg_mean(&st->busy_avg, ctx->now) / servers;
     st->queue_mean = gs_timeavg_mean(&st->queue_avg, ctx->now);
-    st->system_mean = gs_timeavg_mean(&st->system_avg, ctx->now);
+    st->system_mean = gs_timeavg_mean(&st->busy_avg, ctx->now) + st->queue_mean;
 }
 
 void gs__station_report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)

@@ -38,7 +38,7 @@ typedef struct gs_station {
     uint32_t   rr;          /* next instance for round robin */
     long       busy, waiting;
     int        measuring;
-    gs_timeavg busy_avg, queue_avg, system_avg;
+    gs_timeavg busy_avg, queue_avg;   /* in system = busy + waiting */
     gs_tally   wait, response;
     uint64_t   arrivals, blocked, completed;
     /* Window results, fixed when the window closes. */

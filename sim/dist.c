@@ -149,9 +149,13 @@ static int exponential_configure(gs_dist *dist, gs_doc *doc, gs_node *map,
 
 /* The engine's hot path (Poisson-like service and think times): one call,
  * no branches. */
+/* The engine's hottest draw. GSL's gsl_ran_exponential computes
+ * -mean * log1p(-u), and glibc's log1p costs about twice its log; inverting
+ * with log of a uniform on (0, 1) from gsl_rng_uniform_pos() is the same
+ * inversion method (1 - U and U have the same law) at half the cost. */
 static double exponential_sample(const gs_dist *dist, gsl_rng *r)
 {
-    return gsl_ran_exponential(r, dist->p[0]);
+    return -dist->p[0] * log(gsl_rng_uniform_pos(r));
 }
 
 static double exponential_mean(const gs_dist *dist) { return dist->p[0]; }
@@ -699,6 +703,13 @@ void gs_dist_constant(gs_dist *dist, double v)
 {
     clear(dist);
     dist->p[0] = v;
+}
+
+void gs_dist_exponential(gs_dist *dist, double mean)
+{
+    clear(dist);
+    dist->type = &exponential_type;
+    dist->p[0] = mean;
 }
 
 static int configure_constant(gs_dist *dist, const gs_node *node, gs_dist_unit unit,

@@ -69,6 +69,10 @@ int gs_dist_configure(gs_dist *dist, gs_doc *doc, gs_node *node, gs_dist_unit un
  * no release, but releasing it is harmless. */
 void gs_dist_constant(gs_dist *dist, double v);
 
+/* An exponential distribution of the given mean (> 0), e.g. the gaps of a
+ * Poisson process; needs no release. */
+void gs_dist_exponential(gs_dist *dist, double mean);
+
 /* Draw one value (>= 0; +inf is possible only for extreme heavy tails).
  * A deterministic distribution draws nothing from r. */
 static inline double gs_dist_sample(const gs_dist *dist, gsl_rng *r)

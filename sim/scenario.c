@@ -235,7 +235,13 @@ static int load_arrivals(gs_scenario *sc, gs_workload *w, gs_node *wm, gs_diag *
         w->process = proc[0] == 'p' ? GS_PROC_POISSON : GS_PROC_DETERMINISTIC;
         if ((rc = gs_map_check_keys(am, open_keys, "arrivals", d)))
             return rc;
-        return gs_cfg_rate(sc->doc, am, "rate", NULL, &w->rate, d);
+        if ((rc = gs_cfg_rate(sc->doc, am, "rate", NULL, &w->rate, d)))
+            return rc;
+        if (w->process == GS_PROC_POISSON)
+            gs_dist_exponential(&w->gap, 1.0 / w->rate);
+        else
+            gs_dist_constant(&w->gap, 1.0 / w->rate);
+        return GS_OK;
     }
     if (strcmp(proc, "closed") == 0) {
         w->process = GS_PROC_CLOSED;

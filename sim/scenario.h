@@ -22,6 +22,7 @@ typedef struct gs_workload {
     uint32_t    cls;          /* index into gs_scenario.classes */
     gs_process  process;
     double      rate;         /* per second (open processes) */
+    gs_dist     gap;          /* open processes: time between arrivals, seconds */
     long        users;        /* closed */
     gs_dist     think;        /* closed: seconds */
     gs_time     deadline;     /* GS_TIME_MAX when none */

@@ -84,9 +84,7 @@ static void think(gs_component *c, gs_ctx *ctx, uint32_t user)
 
 static gs_time gap(const gs_workload *w, gsl_rng *r)
 {
-    if (w->process == GS_PROC_POISSON)
-        return gs_time_from_s(gsl_ran_exponential(r, 1.0 / w->rate));
-    return gs_time_from_s(1.0 / w->rate);
+    return gs_time_from_s(gs_dist_sample(&w->gap, r));
 }
 
 static int start(gs_component *c, gs_ctx *ctx)

@@ -1,11 +1,12 @@
 /* Accumulators for one replication: tallies, time-weighted averages and a
  * log-bucketed latency histogram.
  *
- * Tallies use Welford's update (B. P. Welford, Technometrics 4(3), 1962),
- * which never subtracts two large sums, and merge by the pairwise update of
- * Chan, Golub and LeVeque ("Updating formulae and a pairwise algorithm for
- * computing sample variances", 1979). Invariant: m2 is the sum of squared
- * deviations from mean of the n values seen.
+ * Tallies keep sums of deviations from a shift, the first value (the
+ * "shifted data" algorithm of Chan, Golub and LeVeque, "Algorithms for
+ * computing the sample variance", Am. Stat. 37(3), 1983): with the shift of
+ * the order of the mean it is as accurate as Welford's update, and it needs
+ * no division per value. Invariant: s1 and s2 are the sums of (x - shift)
+ * and (x - shift)^2 over the n values seen.
  *
  * The histogram is the log-linear layout of HdrHistogram (G. Tene): the
  * position of the highest set bit picks the octave and the next
@@ -20,8 +21,7 @@
 void gs_tally_init(gs_tally *t)
 {
     t->n = 0;
-    t->mean = 0.0;
-    t->m2 = 0.0;
+    t->shift = t->s1 = t->s2 = 0.0;
     /* Infinite sentinels make the first add and merge need no special case. */
     t->min = INFINITY;
     t->max = -INFINITY;
@@ -29,10 +29,12 @@ void gs_tally_init(gs_tally *t)
 
 void gs_tally_add(gs_tally *t, double x)
 {
+    if (t->n == 0)
+        t->shift = x;
     t->n++;
-    double d = x - t->mean;
-    t->mean += d / (double)t->n;
-    t->m2 += d * (x - t->mean);
+    double d = x - t->shift;
+    t->s1 += d;
+    t->s2 += d * d;
     if (x < t->min)
         t->min = x;
     if (x > t->max)
@@ -41,12 +43,16 @@ void gs_tally_add(gs_tally *t, double x)
 
 double gs_tally_mean(const gs_tally *t)
 {
-    return t->n ? t->mean : NAN;
+    return t->n ? t->shift + t->s1 / (double)t->n : NAN;
 }
 
 double gs_tally_variance(const gs_tally *t)
 {
-    return t->n >= 2 ? t->m2 / (double)(t->n - 1) : NAN;
+    if (t->n < 2)
+        return NAN;
+    double n = (double)t->n;
+    double v = (t->s2 - t->s1 * t->s1 / n) / (n - 1);
+    return v > 0 ? v : 0.0;
 }
 
 void gs_tally_merge(gs_tally *a, const gs_tally *b)
@@ -57,10 +63,9 @@ void gs_tally_merge(gs_tally *a, const gs_tally *b)
         *a = *b;
         return;
     }
-    double na = (double)a->n, nb = (double)b->n, n = na + nb;
-    double d = b->mean - a->mean;
-    a->mean += d * (nb / n);
-    a->m2 += b->m2 + d * d * (na * nb / n);
+    double nb = (double)b->n, d0 = b->shift - a->shift;
+    a->s2 += b->s2 + 2 * d0 * b->s1 + nb * d0 * d0;
+    a->s1 += b->s1 + nb * d0;
     a->n += b->n;
     if (b->min < a->min)
         a->min = b->min;

@@ -16,17 +16,22 @@
 #include <stddef.h>
 #include "types.h"
 
-/* Welford's running mean and variance. Values must be finite. */
+/* Running mean and variance by sums of deviations from a shift (the first
+ * value): as stable as Welford's update when the shift is of the order of
+ * the mean, which the first value of a simulated quantity is, and with no
+ * division per value (this runs several times per request). Values must be
+ * finite. */
 typedef struct gs_tally {
     uint64_t n;
-    double   mean, m2, min, max;   /* min = +inf, max = -inf when empty */
+    double   shift, s1, s2;        /* sums of (x - shift) and its square */
+    double   min, max;             /* min = +inf, max = -inf when empty */
 } gs_tally;
 
 void   gs_tally_init(gs_tally *t);
 void   gs_tally_add(gs_tally *t, double x);
 double gs_tally_mean(const gs_tally *t);      /* NaN when empty */
 double gs_tally_variance(const gs_tally *t);  /* sample variance; NaN when n < 2 */
-/* Merge b into a (Chan et al. parallel update). */
+/* Merge b into a (b's sums re-based onto a's shift). */
 void   gs_tally_merge(gs_tally *a, const gs_tally *b);
 
 /* Time-weighted average of a piecewise-constant level over [start, now]. */
