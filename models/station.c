@@ -52,12 +52,9 @@ int gs__station_configure(gs_station_conf *sc, gs_comp_conf *cc, gs_build *b,
     if (sc->servers < 1 || sc->servers > MAX_SERVERS)
         return gs_error_at(d, gs_map_get(m, "servers"), "servers: must be between 1 and %ld, "
                            "got %ld", MAX_SERVERS, sc->servers);
-    gs_node *cap = gs_map_get(m, "capacity");
-    if (!cap) {
-        cap = gs_node_new_scalar(doc, "unlimited", m);
-        if (!cap || !gs_map_set(doc, m, "capacity", cap))
-            return gs_error(d, GS_ENOMEM, "out of memory");
-    }
+    gs_node *cap;
+    if ((rc = gs_cfg_node(doc, m, "capacity", "unlimited", &cap, d)))
+        return rc;
     if (cap->kind == GS_NODE_SCALAR && cap->value && strcmp(cap->value, "unlimited") == 0) {
         sc->capacity = -1;
     } else {

@@ -125,12 +125,9 @@ static int load_network(gs_scenario *sc, gs_node *root, gs_diag *d)
     int rc = sub_map(sc->doc, root, "network", 0, net_keys, "network", &m, d);
     if (rc)
         return rc;
-    gs_node *lat = gs_map_get(m, "latency");
-    if (!lat) {
-        lat = gs_node_new_scalar(sc->doc, "0s", m);
-        if (!lat || !gs_map_set(sc->doc, m, "latency", lat))
-            return gs_error(d, GS_ENOMEM, "out of memory");
-    }
+    gs_node *lat;
+    if ((rc = gs_cfg_node(sc->doc, m, "latency", "0s", &lat, d)))
+        return rc;
     if ((rc = gs_dist_configure(&sc->latency, sc->doc, lat, GS_DIST_TIME, d)))
         return rc;
     double ct;
@@ -252,12 +249,9 @@ static int load_arrivals(gs_scenario *sc, gs_workload *w, gs_node *wm, gs_diag *
         if (w->users < 1 || w->users > MAX_USERS)
             return gs_error_at(d, gs_map_get(am, "users"),
                                "users: must be between 1 and %ld, got %ld", MAX_USERS, w->users);
-        gs_node *th = gs_map_get(am, "think");
-        if (!th) {
-            th = gs_node_new_scalar(sc->doc, "0s", am);
-            if (!th || !gs_map_set(sc->doc, am, "think", th))
-                return gs_error(d, GS_ENOMEM, "out of memory");
-        }
+        gs_node *th;
+        if ((rc = gs_cfg_node(sc->doc, am, "think", "0s", &th, d)))
+            return rc;
         return gs_dist_configure(&w->think, sc->doc, th, GS_DIST_TIME, d);
     }
     for (size_t i = 3; process_names[i]; i++)

@@ -263,8 +263,7 @@ int gs_node_str(const gs_node *n, const char *what, const char **out, gs_diag *d
     return GS_OK;
 }
 
-/* The value of key in map, inserting dflt when absent. */
-static int cfg_node(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
+int gs_cfg_node(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                     gs_node **out, gs_diag *d)
 {
     if (!map)
@@ -288,7 +287,7 @@ int gs_cfg_seconds(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                    double *out, gs_diag *d)
 {
     gs_node *n = NULL;
-    int rc = cfg_node(doc, map, key, dflt, &n, d);
+    int rc = gs_cfg_node(doc, map, key, dflt, &n, d);
     return rc ? rc : gs_node_seconds(n, key, out, d);
 }
 
@@ -296,7 +295,7 @@ int gs_cfg_rate(gs_doc *doc, gs_node *map, const char *key, const char *dflt, do
                 gs_diag *d)
 {
     gs_node *n = NULL;
-    int rc = cfg_node(doc, map, key, dflt, &n, d);
+    int rc = gs_cfg_node(doc, map, key, dflt, &n, d);
     return rc ? rc : gs_node_rate(n, key, out, d);
 }
 
@@ -304,7 +303,7 @@ int gs_cfg_long(gs_doc *doc, gs_node *map, const char *key, const char *dflt, lo
                 gs_diag *d)
 {
     gs_node *n = NULL;
-    int rc = cfg_node(doc, map, key, dflt, &n, d);
+    int rc = gs_cfg_node(doc, map, key, dflt, &n, d);
     return rc ? rc : gs_node_long(n, key, out, d);
 }
 
@@ -312,7 +311,7 @@ int gs_cfg_double(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                   double *out, gs_diag *d)
 {
     gs_node *n = NULL;
-    int rc = cfg_node(doc, map, key, dflt, &n, d);
+    int rc = gs_cfg_node(doc, map, key, dflt, &n, d);
     return rc ? rc : gs_node_double(n, key, out, d);
 }
 
@@ -320,7 +319,7 @@ int gs_cfg_bool(gs_doc *doc, gs_node *map, const char *key, const char *dflt, in
                 gs_diag *d)
 {
     gs_node *n = NULL;
-    int rc = cfg_node(doc, map, key, dflt, &n, d);
+    int rc = gs_cfg_node(doc, map, key, dflt, &n, d);
     return rc ? rc : gs_node_bool(n, key, out, d);
 }
 
@@ -328,6 +327,6 @@ int gs_cfg_str(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                const char **out, gs_diag *d)
 {
     gs_node *n = NULL;
-    int rc = cfg_node(doc, map, key, dflt, &n, d);
+    int rc = gs_cfg_node(doc, map, key, dflt, &n, d);
     return rc ? rc : gs_node_str(n, key, out, d);
 }

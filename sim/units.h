@@ -49,6 +49,12 @@ int gs_node_str(const gs_node *n, const char *what, const char **out, gs_diag *d
  * "missing required key 'KEY'" at the mapping's position (or naming the
  * override when the mapping came from --set). GS_ENOMEM when the insertion
  * fails. A map that is not a mapping is an error at its position. */
+/* The node of key in map, any kind: when absent, a scalar dflt is inserted
+ * (dflt == NULL: "missing required key"). For values parsed by their own
+ * reader, such as distributions. */
+int gs_cfg_node(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
+                gs_node **out, gs_diag *d);
+
 int gs_cfg_seconds(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                    double *out, gs_diag *d);
 int gs_cfg_rate(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
