@@ -102,21 +102,23 @@ void gs_progress_init(gs_progress *p, const char *label, int quiet)
     p->label = label;
 }
 
-void gs_progress_update(void *arg, long done, long total)
+void gs_progress_update(void *arg, long finished, long total, double share)
 {
     gs_progress *p = arg;
     if (!p->enabled)
         return;
     enum { WIDTH = 30 };
     double elapsed = gs_wall_seconds() - p->t0;
-    double eta = done > 0 ? elapsed * (double)(total - done) / (double)done : 0;
-    int fill = total > 0 ? (int)(WIDTH * done / total) : WIDTH;
+    int fill = (int)(WIDTH * share);
     char bar[WIDTH + 1];
     for (int i = 0; i < WIDTH; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[WIDTH] = '\0';
-    fprintf(stderr, "\r%s [%s] %ld/%ld replications  elapsed %.1fs  ETA %.1fs ", p->label,
-            bar, done, total, elapsed, eta);
+    char eta[32] = "ETA --";
+    if (share > 0.01 || elapsed > 2)
+        snprintf(eta, sizeof eta, "ETA %.0fs", share > 0 ? elapsed * (1 - share) / share : 0);
+    fprintf(stderr, "\r%s [%s] %3.0f%%  %ld/%ld replications  %.1fs elapsed  %-12s", p->label,
+            bar, 100 * share, finished, total, elapsed, eta);
     fflush(stderr);
 }
 

@@ -34,7 +34,7 @@ typedef struct gs_progress {
 
 void gs_progress_init(gs_progress *p, const char *label, int quiet);
 /* gs_progress_fn for gs_replicate(): arg is a gs_progress. */
-void gs_progress_update(void *arg, long done, long total);
+void gs_progress_update(void *arg, long finished, long total, double share);
 void gs_progress_end(gs_progress *p);
 
 #endif

@@ -34,7 +34,7 @@ static int bench_mm1(FILE *out, long customers, gs_diag *d)
     gs_metrics m = {0};
     gs_run_info info;
     double t0 = gs_wall_seconds();
-    rc = gs_run_replication(sc, 0, &m, &info, d);
+    rc = gs_run_replication(sc, 0, &m, &info, NULL, d);
     double wall = gs_wall_seconds() - t0;
     if (rc == GS_OK) {
         double sojourn = 0;

@@ -238,10 +238,14 @@ static void engine_event(gs_world *w, const gs_event *ev)
         w->closed = 1;
 }
 
-static void run(gs_world *w)
+static void run(gs_world *w, const gs_tick *tick)
 {
     gs_event *ev;
     while ((ev = gs_cal_pop(&w->cal))) {
+        if (tick && (w->events & 0xffff) == 0) {
+            double f = (double)ev->time / (double)w->sc->duration;
+            tick->fn(tick->arg, f < 1 ? f : 1);
+        }
         w->ctx.now = ev->time;
         if (ev->target == ENGINE_TARGET)
             engine_event(w, ev);
@@ -260,14 +264,14 @@ static void run(gs_world *w)
 }
 
 int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_run_info *info,
-                       gs_diag *d)
+                       const gs_tick *tick, gs_diag *d)
 {
     gs_world *w = gs_malloc(sizeof *w);
     if (!w)
         return gs_error(d, GS_ENOMEM, "out of memory");
     int rc = world_init(w, sc, rep, d);
     if (rc == GS_OK) {
-        run(w);
+        run(w, tick);
         if (w->status)
             rc = gs_error(d, w->status, "replication %llu: out of memory while simulating",
                           (unsigned long long)rep);

@@ -64,9 +64,17 @@ typedef struct gs_run_info {
     size_t   calendar_bytes;    /* bytes held by the calendar at the end */
 } gs_run_info;
 
+/* Told now and then (every 65536 events) during a run how far it has got:
+ * the share of the simulated duration done, 1 while draining. */
+typedef struct gs_tick {
+    void (*fn)(void *arg, double fraction);
+    void  *arg;
+} gs_tick;
+
 /* Run replication rep of sc and append its metrics to m (which the caller
- * initialises to zero and releases). GS_OK, or GS_ENOMEM with a message. */
+ * initialises to zero and releases). info and tick may be NULL. GS_OK, or
+ * GS_ENOMEM with a message. */
 int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m,
-                       gs_run_info *info, gs_diag *d);
+                       gs_run_info *info, const gs_tick *tick, gs_diag *d);
 
 #endif

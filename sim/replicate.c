@@ -6,6 +6,7 @@
 #include "replicate.h"
 
 #include <omp.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,6 +29,45 @@ void gs_results_release(gs_results *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Shared by the threads of one gs_replicate() call. */
+typedef struct progress_state {
+    gs_progress_fn fn;
+    void          *arg;
+    _Atomic double *share;    /* per replication, written by its thread */
+    long           n;
+    long           finished;
+    _Atomic double last;      /* wall time of the last report */
+} progress_state;
+
+typedef struct tick_arg {
+    progress_state *ps;
+    long            i;
+} tick_arg;
+
+static void report(progress_state *ps)
+{
+    double sum = 0;
+    for (long j = 0; j < ps->n; j++)
+        sum += atomic_load_explicit(&ps->share[j], memory_order_relaxed);
+    ps->fn(ps->arg, ps->finished, ps->n, sum / (double)ps->n);
+    atomic_store_explicit(&ps->last, gs_wall_seconds(), memory_order_relaxed);
+}
+
+static void on_tick(void *arg, double fraction)
+{
+    tick_arg *ta = arg;
+    progress_state *ps = ta->ps;
+    atomic_store_explicit(&ps->share[ta->i], fraction, memory_order_relaxed);
+    /* Checked twice: cheaply by every thread, then under the lock, so that
+     * only one of them reports. */
+    double now = gs_wall_seconds();
+    if (now - atomic_load_explicit(&ps->last, memory_order_relaxed) < 0.2)
+        return;
+#pragma omp critical(gs_progress)
+    if (now - atomic_load_explicit(&ps->last, memory_order_relaxed) >= 0.2)
+        report(ps);
+}
+
 int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
                  gs_progress_fn progress, void *progress_arg, gs_results *out, gs_diag *d)
 {
@@ -36,8 +76,14 @@ int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
     gs_metrics *per = gs_calloc((size_t)nreps, sizeof *per);
     gs_run_info *info = gs_calloc((size_t)nreps, sizeof *info);
     gs_diag *diags = gs_calloc((size_t)nreps, sizeof *diags);
+    progress_state ps = {.fn = progress, .arg = progress_arg, .n = nreps};
+    atomic_init(&ps.last, 0.0);
+    ps.share = gs_malloc((size_t)nreps * sizeof *ps.share);
+    if (ps.share)
+        for (long i = 0; i < nreps; i++)
+            atomic_init(&ps.share[i], 0.0);
     int rc = GS_OK;
-    if (!per || !info || !diags) {
+    if (!per || !info || !diags || !ps.share) {
         rc = gs_error(d, GS_ENOMEM, "out of memory");
         goto out_free;
     }
@@ -45,7 +91,6 @@ int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
         threads = omp_get_max_threads();
     if (threads > nreps)
         threads = (int)nreps;
-    long done = 0;
     int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (long i = 0; i < nreps; i++) {
@@ -55,16 +100,20 @@ int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
         if (skip)
             continue;
         gs_diag_init(&diags[i]);
-        int st = gs_run_replication(sc, (uint64_t)(first + i), &per[i], &info[i], &diags[i]);
+        tick_arg ta = {&ps, i};
+        gs_tick tick = {on_tick, &ta};
+        int st = gs_run_replication(sc, (uint64_t)(first + i), &per[i], &info[i],
+                                    progress ? &tick : NULL, &diags[i]);
         if (st) {
 #pragma omp atomic write
             failed = 1;
         }
+        atomic_store_explicit(&ps.share[i], 1.0, memory_order_relaxed);
 #pragma omp critical(gs_progress)
         {
-            done++;
+            ps.finished++;
             if (progress)
-                progress(progress_arg, done, nreps);
+                report(&ps);
         }
     }
     for (long i = 0; i < nreps; i++)
@@ -111,5 +160,6 @@ out_free:
     gs_free(per);
     gs_free(info);
     gs_free(diags);
+    gs_free(ps.share);
     return rc;
 }

@@ -20,8 +20,11 @@ typedef struct gs_results {
     double       wall_s;       /* wall-clock seconds of the whole run */
 } gs_results;
 
-/* Called after each finished replication (from one thread at a time). */
-typedef void (*gs_progress_fn)(void *arg, long done, long total);
+/* Progress: `finished` of `total` replications are done, and `share` (in
+ * [0, 1]) of the whole work, counting the simulated time of the running
+ * ones. Called from one thread at a time, after each replication and about
+ * five times a second while they run. */
+typedef void (*gs_progress_fn)(void *arg, long finished, long total, double share);
 
 /* Run replications first .. first + nreps - 1 of sc on `threads` threads
  * (<= 0: all cores). Caller releases out with gs_results_release(). */

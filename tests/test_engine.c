@@ -35,7 +35,7 @@ static int run(const char *yaml, uint64_t rep, gs_metrics *m)
         return rc;
     }
     memset(m, 0, sizeof *m);
-    rc = gs_run_replication(sc, rep, m, NULL, &d);
+    rc = gs_run_replication(sc, rep, m, NULL, NULL, &d);
     if (rc)
         fprintf(stderr, "%s\n", d.msg);
     scenarios[nscenarios++] = sc;
@@ -183,7 +183,7 @@ static void allocation_failures(void)
         int rc = gs_scenario_load_string(yaml, "test", NULL, 0, &sc, &d);
         if (rc == GS_OK) {
             memset(&m, 0, sizeof m);
-            rc = gs_run_replication(sc, 0, &m, NULL, &d);
+            rc = gs_run_replication(sc, 0, &m, NULL, NULL, &d);
             gs_metrics_release(&m);
             gs_scenario_free(sc);
         }
