@@ -14,6 +14,14 @@
 #include "sim/error.h"
 #include "sim/scenario.h"
 
+/* Shares, which cannot exceed 1 (SPEC §4: ratios in [0, 1]). */
+static int bounded_share(const char *metric)
+{
+    size_t n = strlen(metric);
+    return strcmp(metric, "availability") == 0 || strcmp(metric, "utilization") == 0 ||
+           (n > 6 && strcmp(metric + n - 6, "_ratio") == 0);
+}
+
 int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **rows,
                    gs_diag *d)
 {
@@ -25,6 +33,12 @@ int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **ro
         r[k].metric = res->name[k];
         gs_estimate_compute(res->values + k * (size_t)res->nreps, (size_t)res->nreps,
                             confidence, &r[k].est);
+        /* Every metric of a run is >= 0 and shares are <= 1; the t interval
+         * can reach past those bounds, where the truth certainly is not. */
+        if (r[k].est.ci_low < 0)
+            r[k].est.ci_low = 0;
+        if (bounded_share(r[k].metric) && r[k].est.ci_high > 1)
+            r[k].est.ci_high = 1;
     }
     *rows = r;
     return GS_OK;

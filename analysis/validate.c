@@ -263,7 +263,8 @@ int gs_validate(FILE *out, gs_format fmt, int threads, int quiet, int *failed, g
         gs_progress bar;
         gs_progress_init(&bar, cases[i].name, quiet);
         gs_results res;
-        rc = gs_replicate(sc, 0, sc->replications, threads, gs_progress_update, &bar, &res, d);
+        rc = gs_replicate(sc, 0, sc->replications, threads,
+                          bar.enabled ? gs_progress_update : NULL, &bar, &res, d);
         gs_progress_end(&bar);
         if (rc == GS_OK) {
             check chk[MAX_CHECKS];

@@ -175,7 +175,6 @@ static void begin_service(gs_station *st, const gs_station_conf *sc, gs_componen
 {
     in->busy++;
     st->busy++;
-    r->t_service = ctx->now;
     r->slot = (uint32_t)idx;
     if (st->measuring)
         gs_tally_add(&st->wait, gs_time_to_s(ctx->now - r->t_enter));

@@ -24,6 +24,13 @@
 #include "stats.h"
 
 #define ENGINE_TARGET UINT32_MAX
+#define MAX_DIRECT_DEPTH 32
+/* More events than this at one instant (plus a few per closed user, who
+ * may all legitimately start at once) mean that simulated time has stopped
+ * advancing, e.g. closed users with no think time whose requests are
+ * refused at once: the run stops with an error instead of hanging. */
+#define MAX_EVENTS_AT_ONE_TIME 10000000ULL
+#define EVENTS_PER_USER 8ULL
 enum { EV_WINDOW_OPEN, EV_WINDOW_CLOSE };
 
 struct gs_world {
@@ -36,6 +43,9 @@ struct gs_world {
     gs_ctx         ctx;
     int            status;
     int            closed;          /* the observation window has closed */
+    int            depth;           /* nested direct deliveries */
+    uint64_t       same_time;       /* events handled at the current instant */
+    uint64_t       same_time_max;   /* more than this: time has stopped */
     uint64_t       next_id;
     uint64_t       events;
     size_t         peak_pending;
@@ -89,13 +99,17 @@ void gs_send(gs_ctx *ctx, gs_component *from, uint32_t to, gs_request *r)
     gs_world *w = ctx->world;
     gs_time delay = hop_delay(w, from);
     r->hops++;
-    if (delay == 0) {
+    /* Direct delivery nests one call per hop; past a few the calendar
+     * takes over, so a long zero-latency chain cannot exhaust the stack. */
+    if (delay == 0 && w->depth < MAX_DIRECT_DEPTH) {
         gs_event ev = {.time = ctx->now, .req = r, .target = to, .kind = GS_EV_REQUEST,
                        .pos = GS_EV_NOT_PENDING};
+        w->depth++;
         dispatch(w, &ev);
+        w->depth--;
         return;
     }
-    if (!gs_cal_push(&w->cal, ctx->now + delay, to, GS_EV_REQUEST, r, 0))
+    if (!gs_cal_push(&w->cal, gs_time_add(ctx->now, delay), to, GS_EV_REQUEST, r, 0))
         fail(w, GS_ENOMEM);
 }
 
@@ -103,7 +117,7 @@ gs_timer gs_schedule(gs_ctx *ctx, const gs_component *self, gs_time delay, uint3
                      gs_request *r, uint64_t arg)
 {
     gs_world *w = ctx->world;
-    gs_event *e = gs_cal_push(&w->cal, ctx->now + delay, self->index, kind, r, arg);
+    gs_event *e = gs_cal_push(&w->cal, gs_time_add(ctx->now, delay), self->index, kind, r, arg);
     if (!e) {
         fail(w, GS_ENOMEM);
         return GS_TIMER_NONE;
@@ -127,13 +141,13 @@ void gs_answer(gs_ctx *ctx, gs_component *from, gs_request *r, gs_outcome o)
         back = w->hop_constant * (gs_time)r->hops;
     else
         for (uint32_t i = 0; i < r->hops; i++)
-            back += hop_delay(w, from);
+            back = gs_time_add(back, hop_delay(w, from));
     if (back == 0) {
         gs__source_deliver(ctx, &w->comps[r->source], r, o);
         return;
     }
-    r->answering = 1;
-    if (!gs_cal_push(&w->cal, ctx->now + back, r->source, GS_SOURCE_EV_ANSWER, r, (uint64_t)o))
+    if (!gs_cal_push(&w->cal, gs_time_add(ctx->now, back), r->source, GS_SOURCE_EV_ANSWER, r,
+                     (uint64_t)o))
         fail(w, GS_ENOMEM);
 }
 
@@ -194,6 +208,10 @@ static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag 
     w->hop_constant = gs_dist_is_constant(&sc->latency)
                           ? gs_time_from_s(gs_dist_mean(&sc->latency)) : -1;
     gs__source_stats_init(&w->sys);
+    w->same_time_max = MAX_EVENTS_AT_ONE_TIME;
+    for (size_t i = 0; i < sc->nworkloads; i++)
+        if (sc->workloads[i].process == GS_PROC_CLOSED)
+            w->same_time_max += EVENTS_PER_USER * (uint64_t)sc->workloads[i].users;
     w->ncomps = sc->nall;
     w->comps = gs_calloc(w->ncomps, sizeof *w->comps);
     if (!w->comps)
@@ -206,7 +224,7 @@ static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag 
         c->conf = cc->conf;
         c->index = (uint32_t)i;
         char net[300];
-        snprintf(net, sizeof net, "%s/net", cc->id);
+        snprintf(net, sizeof net, "net:%s", cc->id);
         c->rng = gs_rng_new(sc->seed, rep, cc->id);
         c->net_rng = gs_rng_new(sc->seed, rep, net);
         c->state = gs_calloc(1, c->type->state_size ? c->type->state_size : 1);
@@ -246,6 +264,15 @@ static void run(gs_world *w, const gs_tick *tick)
             double f = (double)ev->time / (double)w->sc->duration;
             tick->fn(tick->arg, f < 1 ? f : 1);
         }
+        if (ev->time == w->ctx.now) {
+            if (++w->same_time > w->same_time_max) {
+                fail(w, GS_EINVAL);
+                gs_cal_recycle(&w->cal, ev);
+                break;
+            }
+        } else {
+            w->same_time = 0;
+        }
         w->ctx.now = ev->time;
         if (ev->target == ENGINE_TARGET)
             engine_event(w, ev);
@@ -272,17 +299,21 @@ int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_ru
     int rc = world_init(w, sc, rep, d);
     if (rc == GS_OK) {
         run(w, tick);
-        if (w->status)
+        if (w->status == GS_EINVAL)
+            rc = gs_error(d, GS_EINVAL, "%s: replication %llu: simulated time stopped advancing "
+                          "at t = %.9gs (%llu events at one instant): a loop that "
+                          "takes no time, e.g. closed users with think 0 whose requests are "
+                          "refused at once, or zero service and zero think; give think, "
+                          "service or network latency a positive time", sc->path,
+                          (unsigned long long)rep, gs_time_to_s(w->ctx.now),
+                          (unsigned long long)w->same_time);
+        else if (w->status)
             rc = gs_error(d, w->status, "replication %llu: out of memory while simulating",
                           (unsigned long long)rep);
     }
     if (rc == GS_OK) {
-        /* The run may end before the window closes (nothing left to happen). */
-        if (!w->closed) {
-            w->ctx.now = sc->duration;
-            gs_event close = {.kind = EV_WINDOW_CLOSE};
-            engine_event(w, &close);
-        }
+        /* The window-close event is in the calendar from the start, so the
+         * loop cannot have ended before it. */
         m->component = "system";
         gs__source_report(&w->sys, sc, &w->ctx, m);
         for (size_t i = 0; i < sc->ncomponents; i++) {

@@ -162,9 +162,9 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
         {NULL, 0, NULL, 0}};
     opterr = 0;
     optind = 1;
-    int c;
+    int c, li = -1;
     long v;
-    while ((c = getopt_long(argc, argv, ":ho:r:j:q", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":ho:r:j:q", longopts, &li)) != -1) {
         switch (c) {
         case 'h':
             fputs(usage, stdout);
@@ -220,9 +220,9 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
                                    optarg);
             break;
         case OPT_PRECISION:
-            return usage_error(cmd, "%s: sequential stopping is not available in this "
+            return usage_error(cmd, "--%s: sequential stopping is not available in this "
                                "version; set simulation.replications or -r instead",
-                               argv[optind - 1]);
+                               longopts[li].name);
         case ':':
             return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default:
@@ -296,7 +296,8 @@ static int cmd_run(options *o)
     gs_progress bar;
     gs_progress_init(&bar, sc->name, o->quiet);
     gs_results res;
-    int rc = gs_replicate(sc, 0, sc->replications, o->threads, gs_progress_update, &bar, &res, &d);
+    int rc = gs_replicate(sc, 0, sc->replications, o->threads,
+                          bar.enabled ? gs_progress_update : NULL, &bar, &res, &d);
     gs_progress_end(&bar);
     if (rc) {
         gs_scenario_free(sc);

@@ -29,11 +29,15 @@ void gs_results_release(gs_results *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Shared by the threads of one gs_replicate() call. */
+/* Shared by the threads of one gs_replicate() call. Progress is counted in
+ * millionths of a replication: each replication adds what it gained since
+ * its last tick to one running total, so a report costs O(1) however many
+ * replications there are. */
 typedef struct progress_state {
     gs_progress_fn fn;
     void          *arg;
-    _Atomic double *share;    /* per replication, written by its thread */
+    long          *mine;      /* per replication: its own last share, touched by its thread */
+    _Atomic long long total;  /* sum of the shares */
     long           n;
     long           finished;
     _Atomic double last;      /* wall time of the last report */
@@ -46,18 +50,23 @@ typedef struct tick_arg {
 
 static void report(progress_state *ps)
 {
-    double sum = 0;
-    for (long j = 0; j < ps->n; j++)
-        sum += atomic_load_explicit(&ps->share[j], memory_order_relaxed);
-    ps->fn(ps->arg, ps->finished, ps->n, sum / (double)ps->n);
+    double total = (double)atomic_load_explicit(&ps->total, memory_order_relaxed);
+    ps->fn(ps->arg, ps->finished, ps->n, total / 1e6 / (double)ps->n);
     atomic_store_explicit(&ps->last, gs_wall_seconds(), memory_order_relaxed);
+}
+
+static void advance(progress_state *ps, long i, double fraction)
+{
+    long v = (long)(fraction * 1e6);
+    atomic_fetch_add_explicit(&ps->total, v - ps->mine[i], memory_order_relaxed);
+    ps->mine[i] = v;
 }
 
 static void on_tick(void *arg, double fraction)
 {
     tick_arg *ta = arg;
     progress_state *ps = ta->ps;
-    atomic_store_explicit(&ps->share[ta->i], fraction, memory_order_relaxed);
+    advance(ps, ta->i, fraction);
     /* Checked twice: cheaply by every thread, then under the lock, so that
      * only one of them reports. */
     double now = gs_wall_seconds();
@@ -75,15 +84,17 @@ int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
     double t0 = gs_wall_seconds();
     gs_metrics *per = gs_calloc((size_t)nreps, sizeof *per);
     gs_run_info *info = gs_calloc((size_t)nreps, sizeof *info);
-    gs_diag *diags = gs_calloc((size_t)nreps, sizeof *diags);
     progress_state ps = {.fn = progress, .arg = progress_arg, .n = nreps};
     atomic_init(&ps.last, 0.0);
-    ps.share = gs_malloc((size_t)nreps * sizeof *ps.share);
-    if (ps.share)
-        for (long i = 0; i < nreps; i++)
-            atomic_init(&ps.share[i], 0.0);
+    atomic_init(&ps.total, 0);
+    ps.mine = gs_calloc((size_t)nreps, sizeof *ps.mine);
+    /* The failure of the lowest-numbered replication is reported, so the
+     * message does not depend on thread timing. */
+    gs_diag failure;
+    gs_diag_init(&failure);
+    long failed_at = nreps;
     int rc = GS_OK;
-    if (!per || !info || !diags || !ps.share) {
+    if (!per || !info || !ps.mine) {
         rc = gs_error(d, GS_ENOMEM, "out of memory");
         goto out_free;
     }
@@ -99,28 +110,32 @@ int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
         skip = failed;
         if (skip)
             continue;
-        gs_diag_init(&diags[i]);
+        gs_diag dg;
+        gs_diag_init(&dg);
         tick_arg ta = {&ps, i};
         gs_tick tick = {on_tick, &ta};
         int st = gs_run_replication(sc, (uint64_t)(first + i), &per[i], &info[i],
-                                    progress ? &tick : NULL, &diags[i]);
-        if (st) {
-#pragma omp atomic write
-            failed = 1;
-        }
-        atomic_store_explicit(&ps.share[i], 1.0, memory_order_relaxed);
+                                    progress ? &tick : NULL, &dg);
+        advance(&ps, i, 1.0);
 #pragma omp critical(gs_progress)
         {
+            if (st) {
+#pragma omp atomic write
+                failed = 1;
+                if (i < failed_at) {
+                    failed_at = i;
+                    failure = dg;
+                }
+            }
             ps.finished++;
             if (progress)
                 report(&ps);
         }
     }
-    for (long i = 0; i < nreps; i++)
-        if (diags[i].code) {
-            rc = gs_error(d, diags[i].code, "%s", diags[i].msg);
-            goto out_free;
-        }
+    if (failed_at < nreps) {
+        rc = gs_error(d, failure.code, "%s", failure.msg);
+        goto out_free;
+    }
     size_t k = per[0].n;
     for (long i = 1; i < nreps; i++)
         if (per[i].n != k) {
@@ -159,7 +174,6 @@ out_free:
             gs_metrics_release(&per[i]);
     gs_free(per);
     gs_free(info);
-    gs_free(diags);
-    gs_free(ps.share);
+    gs_free(ps.mine);
     return rc;
 }

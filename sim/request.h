@@ -43,7 +43,6 @@ struct gs_request {
     gs_time  t_arrival;     /* the client sent it */
     gs_time  t_deadline;    /* GS_TIME_MAX when none */
     gs_time  t_enter;       /* entered the component that holds it */
-    gs_time  t_service;     /* started service at that component */
     gs_timer deadline;      /* client's deadline timer */
     uint64_t key;           /* query key (for caches); 0 when none */
     uint32_t source;        /* component index of its workload source */
@@ -56,7 +55,6 @@ struct gs_request {
     uint8_t  counted;       /* arrived in [warmup, duration): in the statistics */
     uint8_t  done;          /* the client has its outcome */
     uint8_t  outcome;       /* gs_outcome, valid when done */
-    uint8_t  answering;     /* the answer is on its way back to the client */
 };
 
 #endif

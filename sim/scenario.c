@@ -35,8 +35,11 @@ static const char *const closed_keys[] = {"process", "users", "think", NULL};
 
 /* Upper bounds that keep a scenario from asking for more than a machine
  * has; each is stated in docs/scenarios.md. */
-#define MAX_REPLICATIONS 1000000L
-#define MAX_USERS 100000000L
+#define MAX_REPLICATIONS 100000L
+#define MAX_USERS 10000000L
+/* The clock counts nanoseconds: faster arrivals would all fall on one
+ * tick. */
+#define MAX_RATE 1e9
 
 gs_doc *gs_build_doc(gs_build *b) { return b->sc->doc; }
 
@@ -208,6 +211,21 @@ static int class_index(gs_scenario *sc, const char *cls, uint32_t *out, gs_diag 
     return GS_OK;
 }
 
+/* Names that go into file paths and metric rows: letters, digits, '-', '_'
+ * and (where dots_ok) '.', not starting with '.' or '-'. Ids also name
+ * random streams, whose other names contain ':', so no id can collide
+ * with them. */
+static int valid_name(const char *s, int dots_ok)
+{
+    if (!s[0] || s[0] == '.' || s[0] == '-')
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || (dots_ok && *p == '.')))
+            return 0;
+    return 1;
+}
+
 static int not_yet(const gs_node *n, const char *what, gs_diag *d)
 {
     return gs_error_at(d, n, "%s is not available in gatesim %s yet; remove it or use a "
@@ -234,10 +252,11 @@ static int load_arrivals(gs_scenario *sc, gs_workload *w, gs_node *wm, gs_diag *
             return rc;
         if ((rc = gs_cfg_rate(sc->doc, am, "rate", NULL, &w->rate, d)))
             return rc;
-        if (w->process == GS_PROC_POISSON)
-            gs_dist_exponential(&w->gap, 1.0 / w->rate);
-        else
-            gs_dist_constant(&w->gap, 1.0 / w->rate);
+        if (w->rate > MAX_RATE)
+            return gs_error_at(d, gs_map_get(am, "rate"), "rate: at most 1e9/s (one arrival "
+                               "per nanosecond, the resolution of the clock), got %s",
+                               gs_map_get(am, "rate")->value);
+        gs_dist_exponential(&w->gap, 1.0 / w->rate);
         return GS_OK;
     }
     if (strcmp(proc, "closed") == 0) {
@@ -319,15 +338,18 @@ static int load_workloads(gs_scenario *sc, gs_node *root, gs_diag *d)
             return rc;
         if ((rc = load_arrivals(sc, w, wm, d)))
             return rc;
-        gs_node *dl = gs_map_get(wm, "deadline");
+        gs_node *dl;
+        if ((rc = gs_cfg_node(sc->doc, wm, "deadline", "none", &dl, d)))
+            return rc;
         w->deadline = GS_TIME_MAX;
-        if (dl && !(dl->kind == GS_NODE_SCALAR && dl->value && strcmp(dl->value, "none") == 0)) {
+        if (!(dl->kind == GS_NODE_SCALAR && dl->value && strcmp(dl->value, "none") == 0)) {
             double s;
             if ((rc = gs_node_seconds(dl, "deadline", &s, d)))
                 return rc;
-            if (!(s > 0))
-                return gs_error_at(d, dl, "deadline: must be > 0 (or 'none'), got %s", dl->value);
             w->deadline = gs_time_from_s(s);
+            if (w->deadline <= 0)
+                return gs_error_at(d, dl, "deadline: must be at least 1ns (or 'none'), got %s",
+                                   dl->value);
         }
         if (gs_map_get(wm, "keys"))
             return not_yet(gs_map_key(wm, "keys"), "workload keys (used by caches)", d);
@@ -376,8 +398,7 @@ static int declare_components(gs_scenario *sc, gs_node *root, gs_diag *d)
         cc->id = gs_strdup(key->value ? key->value : "");
         if (!cc->id)
             return gs_error(d, GS_ENOMEM, "out of memory");
-        if (!cc->id[0] || strcmp(cc->id, "system") == 0 || strchr(cc->id, '.') ||
-            strchr(cc->id, '/'))
+        if (!valid_name(cc->id, 0) || strcmp(cc->id, "system") == 0)
             return gs_error_at(d, key, "component id '%s' is not allowed; use letters, digits, "
                                "'-' or '_' (not 'system', which names the whole system)", cc->id);
         if (n->kind != GS_NODE_MAP)
@@ -429,52 +450,67 @@ static int configure_components(gs_scenario *sc, gs_diag *d)
     return GS_OK;
 }
 
-/* Depth-first search for a cycle in the reference graph; colour 1 = on the
- * current path, 2 = finished. */
-static int find_cycle(const gs_scenario *sc, uint32_t u, unsigned char *colour, uint32_t *path,
-                      size_t depth, gs_diag *d)
+/* Iterative depth-first search for a cycle in the reference graph (a long
+ * chain must not exhaust the stack). colour: 0 unseen, 1 on the current
+ * path, 2 finished; path[] holds the current path and next[] the index of
+ * the next edge to follow from each of its components. */
+static int loop_message(const gs_scenario *sc, const uint32_t *path, size_t depth, uint32_t v,
+                        const gs_node *edge, gs_diag *d)
 {
-    colour[u] = 1;
-    path[depth] = u;
-    const gs_comp_conf *cc = &sc->comps[u];
-    for (size_t k = 0; k < cc->nedges; k++) {
-        uint32_t v = cc->edges[k];
-        if (colour[v] == 1) {
-            char chain[512];
-            size_t off = 0, start = 0;
-            while (path[start] != v)
-                start++;
-            for (size_t j = start; j <= depth && off < sizeof chain; j++)
-                off += (size_t)snprintf(chain + off, sizeof chain - off, "%s -> ",
-                                        sc->comps[path[j]].id);
-            if (off < sizeof chain)
-                snprintf(chain + off, sizeof chain - off, "%s", sc->comps[v].id);
-            return gs_error_at(d, cc->edge_nodes[k], "'%s' closes a loop %s: a request would "
-                               "go round it forever; end the chain at a component with no "
-                               "'next'", sc->comps[v].id, chain);
-        }
-        if (colour[v] == 0) {
-            int rc = find_cycle(sc, v, colour, path, depth + 1, d);
-            if (rc)
-                return rc;
-        }
-    }
-    colour[u] = 2;
-    return GS_OK;
+    char chain[512];
+    size_t off = 0, start = 0;
+    while (path[start] != v)
+        start++;
+    for (size_t j = start; j <= depth && off < sizeof chain; j++)
+        off += (size_t)snprintf(chain + off, sizeof chain - off, "%s -> ", sc->comps[path[j]].id);
+    if (off < sizeof chain)
+        snprintf(chain + off, sizeof chain - off, "%s", sc->comps[v].id);
+    return gs_error_at(d, edge, "'%s' closes a loop %s: a request would go round it forever; "
+                       "end the chain at a component with no 'next'", sc->comps[v].id, chain);
 }
 
 static int check_loops(const gs_scenario *sc, gs_diag *d)
 {
-    unsigned char *colour = gs_calloc(sc->ncomponents, 1);
-    uint32_t *path = gs_calloc(sc->ncomponents, sizeof *path);
+    size_t n = sc->ncomponents;
+    unsigned char *colour = gs_calloc(n, 1);
+    uint32_t *path = gs_calloc(n, sizeof *path);
+    size_t *next = gs_calloc(n, sizeof *next);
     int rc = GS_OK;
-    if (!colour || !path)
+    if (!colour || !path || !next)
         rc = gs_error(d, GS_ENOMEM, "out of memory");
-    for (uint32_t u = 0; rc == GS_OK && u < sc->ncomponents; u++)
-        if (colour[u] == 0)
-            rc = find_cycle(sc, u, colour, path, 0, d);
+    for (uint32_t root = 0; rc == GS_OK && root < n; root++) {
+        if (colour[root])
+            continue;
+        size_t depth = 0;
+        path[0] = root;
+        next[0] = 0;
+        colour[root] = 1;
+        for (;;) {
+            uint32_t u = path[depth];
+            const gs_comp_conf *cc = &sc->comps[u];
+            if (next[depth] == cc->nedges) {
+                colour[u] = 2;
+                if (depth == 0)
+                    break;
+                depth--;
+                continue;
+            }
+            size_t k = next[depth]++;
+            uint32_t v = cc->edges[k];
+            if (colour[v] == 1) {
+                rc = loop_message(sc, path, depth, v, cc->edge_nodes[k], d);
+                break;
+            }
+            if (colour[v] == 0) {
+                colour[v] = 1;
+                path[++depth] = v;
+                next[depth] = 0;
+            }
+        }
+    }
     gs_free(colour);
     gs_free(path);
+    gs_free(next);
     return rc;
 }
 
@@ -488,7 +524,7 @@ static int add_sources(gs_scenario *sc, gs_diag *d)
             return gs_error(d, GS_ENOMEM, "out of memory");
         /* A separate name space: a workload may share its name with a
          * component without sharing its random stream. */
-        snprintf(cc->id, len, "workload/%s", sc->workloads[i].name);
+        snprintf(cc->id, len, "workload:%s", sc->workloads[i].name);
         cc->index = (uint32_t)(sc->ncomponents + i);
         cc->type = &gs_source_type;
         cc->conf = &sc->workloads[i];
@@ -512,13 +548,19 @@ static int configure(gs_scenario *sc, const char *const *sets, size_t nsets, gs_
     const char *slash = strrchr(stem, '/');
     if (slash)
         stem = slash + 1;
+    /* The default name is the file's stem with anything a name may not hold
+     * turned into '_'. */
     char dflt[256];
     snprintf(dflt, sizeof dflt, "%.*s", (int)strcspn(stem, "."), stem);
+    for (char *p = dflt; *p; p++)
+        if (!valid_name((char[]){*p, '\0'}, 0))
+            *p = '_';
     if ((rc = gs_cfg_str(sc->doc, root, "name", dflt[0] ? dflt : "scenario", &sc->name, d)))
         return rc;
-    if (!sc->name[0] || strchr(sc->name, '/'))
-        return gs_error_at(d, gs_map_get(root, "name"), "name: must be non-empty and contain "
-                           "no '/', got '%s'", sc->name);
+    if (!valid_name(sc->name, 1))
+        return gs_error_at(d, gs_map_get(root, "name"), "name: use letters, digits, '-', '_' "
+                           "or '.', not starting with '.' or '-' (it names the output "
+                           "directory), got '%s'", sc->name);
     if ((rc = gs_cfg_str(sc->doc, root, "description", "", &sc->description, d)))
         return rc;
     if ((rc = load_simulation(sc, root, d)) || (rc = load_network(sc, root, d)) ||

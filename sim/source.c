@@ -20,12 +20,13 @@
 #include "scenario.h"
 
 typedef struct source_state {
-    uint64_t arrivals;   /* every request created, counted or not */
+    uint64_t scheduled;  /* open processes: arrivals scheduled so far */
 } source_state;
 
 void gs__source_stats_init(gs_source_stats *s)
 {
-    s->arrivals = s->pending = 0;
+    s->arrivals = s->pending = s->attempts = s->in_deadline = 0;
+    s->cost = 0;
     for (int i = 0; i < GS_OUT_COUNT; i++)
         s->outcome[i] = 0;
     gs_tally_init(&s->latency);
@@ -50,8 +51,6 @@ static void launch(gs_component *c, gs_ctx *ctx, uint32_t user)
     if (!r)
         return;
     gs_source_stats *s = gs__world_stats(ctx);
-    source_state *st = c->state;
-    st->arrivals++;
     r->t_arrival = ctx->now;
     r->source = c->index;
     r->cls = w->cls;
@@ -60,6 +59,7 @@ static void launch(gs_component *c, gs_ctx *ctx, uint32_t user)
     if (r->counted) {
         s->arrivals++;
         s->pending++;
+        s->attempts++;
     }
     if (w->has_prompt)
         r->prompt_tokens = draw_tokens(&w->prompt_tokens, c->rng);
@@ -68,7 +68,7 @@ static void launch(gs_component *c, gs_ctx *ctx, uint32_t user)
     r->t_deadline = GS_TIME_MAX;
     r->deadline = GS_TIMER_NONE;
     if (w->deadline != GS_TIME_MAX) {
-        r->t_deadline = ctx->now + w->deadline;
+        r->t_deadline = gs_time_add(ctx->now, w->deadline);
         r->deadline = gs_schedule(ctx, c, w->deadline, GS_SOURCE_EV_DEADLINE, r, 0);
     }
     gs_send(ctx, c, w->entry, r);
@@ -78,13 +78,26 @@ static void think(gs_component *c, gs_ctx *ctx, uint32_t user)
 {
     const gs_workload *w = c->conf;
     gs_time t = gs_time_from_s(gs_dist_sample(&w->think, c->rng));
-    if (ctx->now + t < ctx->duration)
+    if (gs_time_add(ctx->now, t) < ctx->duration)
         gs_schedule(ctx, c, t, GS_SOURCE_EV_USER, NULL, user);
 }
 
-static gs_time gap(const gs_workload *w, gsl_rng *r)
+/* Schedule the next arrival of an open process, if it falls before the end.
+ * Deterministic arrivals are placed at k / rate exactly rather than by
+ * adding rounded gaps, which would drift. */
+static void next_arrival(gs_component *c, gs_ctx *ctx)
 {
-    return gs_time_from_s(gs_dist_sample(&w->gap, r));
+    const gs_workload *w = c->conf;
+    source_state *st = c->state;
+    gs_time t;
+    if (w->process == GS_PROC_DETERMINISTIC)
+        t = gs_time_from_s((double)(st->scheduled + 1) / w->rate);
+    else
+        t = gs_time_add(ctx->now, gs_time_from_s(gs_dist_sample(&w->gap, c->rng)));
+    if (t < ctx->duration) {
+        st->scheduled++;
+        gs_schedule(ctx, c, t - ctx->now, GS_SOURCE_EV_ARRIVE, NULL, 0);
+    }
 }
 
 static int start(gs_component *c, gs_ctx *ctx)
@@ -96,9 +109,7 @@ static int start(gs_component *c, gs_ctx *ctx)
             think(c, ctx, (uint32_t)u);
         return GS_OK;
     }
-    gs_time t = gap(w, c->rng);
-    if (t < ctx->duration)
-        gs_schedule(ctx, c, t, GS_SOURCE_EV_ARRIVE, NULL, 0);
+    next_arrival(c, ctx);
     return GS_OK;
 }
 
@@ -115,6 +126,8 @@ static void record(gs_component *c, gs_ctx *ctx, gs_request *r, gs_outcome o)
             gs_time lat = ctx->now - r->t_arrival;
             gs_tally_add(&s->latency, gs_time_to_s(lat));
             gs_hist_add(&s->hist, lat);
+            if (ctx->now <= r->t_deadline)
+                s->in_deadline++;
         }
     }
     if (w->process == GS_PROC_CLOSED)
@@ -135,13 +148,10 @@ static void handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
 {
     gs_request *r = ev->req;
     switch (ev->kind) {
-    case GS_SOURCE_EV_ARRIVE: {
-        gs_time t = gap(c->conf, c->rng);
-        if (ctx->now + t < ctx->duration)
-            gs_schedule(ctx, c, t, GS_SOURCE_EV_ARRIVE, NULL, 0);
+    case GS_SOURCE_EV_ARRIVE:
+        next_arrival(c, ctx);
         launch(c, ctx, 0);
         break;
-    }
     case GS_SOURCE_EV_USER:
         launch(c, ctx, (uint32_t)ev->arg);
         break;
@@ -153,7 +163,6 @@ static void handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
             record(c, ctx, r, GS_OUT_TIMEOUT);
         break;
     case GS_SOURCE_EV_ANSWER:
-        r->answering = 0;
         if (r->done)
             gs__request_free(ctx, r);
         else
@@ -194,6 +203,13 @@ void gs__source_report(const gs_source_stats *s, const gs_scenario *sc, const gs
         "rejected_ratio"};
     for (int o = 0; o < GS_OUT_COUNT; o++)
         gs_metric(m, ratio[o], n > 0 ? (double)s->outcome[o] / n : NAN);
+    /* No component of this version retries or charges, so these are exactly
+     * 0, 1 and 0; they are counted, not assumed, so that components that do
+     * retry only have to count their attempts. */
+    gs_metric(m, "retries_per_request", n > 0 ? (double)(s->attempts - s->arrivals) / n : NAN);
+    gs_metric(m, "load_amplification", n > 0 ? (double)s->attempts / n : NAN);
+    gs_metric(m, "cost_per_1k_requests", n > 0 ? 1000.0 * s->cost / n : NAN);
+    gs_metric(m, "goodput", (double)s->in_deadline / window);
 }
 
 const gs_component_type gs_source_type = {

@@ -24,6 +24,9 @@ typedef struct gs_source_stats {
     uint64_t arrivals;                 /* counted requests */
     uint64_t pending;                  /* counted requests without an outcome yet */
     uint64_t outcome[GS_OUT_COUNT];
+    uint64_t attempts;                 /* attempts sent to servers for counted requests */
+    uint64_t in_deadline;              /* counted requests answered by their deadline */
+    double   cost;                     /* money spent on counted requests */
     gs_tally latency;                  /* answered requests, seconds */
     gs_hist  hist;                     /* answered requests, nanoseconds */
 } gs_source_stats;

@@ -26,6 +26,13 @@ static inline gs_time gs_time_from_s(double s)
 
 static inline double gs_time_to_s(gs_time t) { return (double)t / GS_NS_PER_S; }
 
+/* t + d for t, d >= 0, saturating at GS_TIME_MAX: a heavy-tailed draw of
+ * centuries must not wrap the clock around to the past. */
+static inline gs_time gs_time_add(gs_time t, gs_time d)
+{
+    return d > GS_TIME_MAX - t ? GS_TIME_MAX : t + d;
+}
+
 typedef struct gs_node gs_node;
 typedef struct gs_doc gs_doc;
 typedef struct gs_diag gs_diag;

@@ -106,7 +106,14 @@ run)
     "$gatesim" run "$s" -q -r 2 -o "$scratch/file/out" >/dev/null 2>"$scratch/err"; rc=$?
     [ $rc -eq 1 ] || fail "unwritable output directory: exit $rc, expected 1"
     grep -q "$scratch/file/out" "$scratch/err" || fail "unwritable directory not named"
-    echo "ok: run writes summary.csv atomically with the exact header; formats; exit 1 on unwritable output"
+    # A loop that takes no simulated time is stopped with a message, not a hang.
+    printf '%s\n' 'simulation: {duration: 1s, replications: 1}' \
+        'workload: [{name: a, arrivals: {process: closed, users: 2}, entry: gw}]' \
+        'components: {gw: {type: gateway, servers: 1, capacity: 0, service: 1ms}}' > "$scratch/zero.yaml"
+    timeout 120 "$gatesim" run "$scratch/zero.yaml" -q -o "$scratch/zero" >/dev/null 2>"$scratch/err"; rc=$?
+    [ $rc -eq 2 ] || fail "zero-time loop: exit $rc, expected 2"
+    grep -q 'stopped advancing' "$scratch/err" || fail "zero-time loop message: $(cat "$scratch/err")"
+    echo "ok: run writes summary.csv atomically with the exact header; formats; exit 1 on unwritable output; zero-time loops stop with exit 2"
     ;;
 determinism)
     s=$root/scenarios/single-gateway-basic.yaml
