@@ -85,6 +85,35 @@ static size_t md1(check *c)
     return n;
 }
 
+static size_t mg1(check *c)
+{
+    /* Gamma service, mean 1ms, cv 1.5: variance (1.5 ms)^2. */
+    gs_queue_theory q;
+    gs_theory_mg1(700, 0.001, 2.25e-6, &q);
+    size_t n = 0;
+    c[n++] = (check){"system", "latency_mean", q.response_mean, 0};
+    c[n++] = (check){"gw", "wait_mean", q.wait_mean, 0};
+    c[n++] = (check){"gw", "queue_mean", q.queue_mean, 0};
+    c[n++] = (check){"gw", "utilization", q.utilization, 0};
+    return n;
+}
+
+static size_t split(check *c)
+{
+    /* Random routing splits a Poisson stream into independent Poisson
+     * streams: four M/M/1 queues at 600/s each; two network hops of 1ms each
+     * way add 4ms end to end. */
+    gs_queue_theory q;
+    gs_theory_mmc(600, 1000, 1, &q);
+    size_t n = 0;
+    c[n++] = (check){"system", "latency_mean", q.response_mean + 0.004, 0};
+    c[n++] = (check){"system", "latency_p99",
+                     gs_mm1_response_quantile(600, 1000, 0.99) + 0.004, 1};
+    c[n++] = (check){"svc", "response_mean", q.response_mean, 0};
+    c[n++] = (check){"svc", "utilization", q.utilization, 0};
+    return n;
+}
+
 static size_t mm1k(check *c)
 {
     gs_queue_theory q;
@@ -154,6 +183,19 @@ static const vcase cases[] = {
      "workload: [{name: c, arrivals: {process: poisson, rate: 800/s}, entry: gw}]\n"
      "components:\n  gw: {type: gateway, servers: 1, service: 1ms}\n",
      md1},
+    {"mg1", "M/G/1 (Pollaczek-Khinchine), gamma service cv 1.5, rho = 0.7",
+     "name: mg1\n" SIM("300s", "30s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 700/s}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 1, service: {dist: gamma, mean: 1ms, cv: 1.5}}\n",
+     mg1},
+    {"split", "random split over 4 replicas (4 x M/M/1), 1ms network hops",
+     "name: split\n" SIM("200s", "20s", "20")
+     "network: {latency: 1ms}\n"
+     "workload: [{name: c, arrivals: {process: poisson, rate: 2400/s}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 64, service: 0s, next: svc}\n"
+     "  svc: {type: service, instances: 4, balance: random, servers: 1,\n"
+     "        service: {dist: exponential, mean: 1ms}}\n",
+     split},
     {"mm1k", "M/M/1/5 (blocking), rho = 0.9",
      "name: mm1k\n" SIM("200s", "10s", "20")
      "workload: [{name: c, arrivals: {process: poisson, rate: 900/s}, entry: gw}]\n"
