@@ -1,27 +1,147 @@
 /* The API gateway: one multi-server queueing station doing the per-request
- * processing (authentication, validation) before it forwards each request
- * to `next`, or answers it when it has none. */
+ * processing (authentication, validation), in front of which a token bucket
+ * (`rate_limit {rate, burst}`) rejects what exceeds the allowed rate, and
+ * after which `routes` send each request class to its own target (other
+ * classes go to `next`, or are answered here when there is none).
+ *
+ * Token bucket: the bucket holds up to `burst` tokens and refills at `rate`
+ * per second; a request takes one token or, finding less than one, is
+ * rejected at once (outcome `rejected`). It starts full. */
+#include "routes.h"
 #include "station.h"
+
+#include <math.h>
+
+#include "sim/engine.h"
+#include "sim/error.h"
+#include "sim/node.h"
+#include "sim/units.h"
 
 static const char *const keys[] = {
     "type", "servers", "capacity", "service", "next", "rate_limit", "routes", "failures",
     "outages", "slowdowns", NULL};
+static const char *const limit_keys[] = {"rate", "burst", NULL};
+
+typedef struct gateway_conf {
+    gs_station_conf st;       /* first: the station operations see this */
+    int             has_routes, has_limit;
+    gs_routes       rt;
+    double          rate;     /* tokens per second */
+    double          burst;    /* bucket size */
+} gateway_conf;
+
+typedef struct gateway_state {
+    gs_station st;            /* first: the station operations see this */
+    double     tokens;
+    gs_time    last;          /* time of the last refill */
+    uint64_t   offered, rejected;   /* in the window */
+} gateway_state;
+
+static int route(const gs_component *c, const gs_request *r, uint32_t *to)
+{
+    const gateway_conf *gc = c->conf;
+    uint32_t t = gs__routes_find(&gc->rt, r->cls);
+    if (t == GS_ROUTE_NONE)
+        return 0;
+    *to = t;
+    return 1;
+}
 
 static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
 {
-    return gs__station_configure(cc->conf, cc, b, 0, d);
+    gateway_conf *gc = cc->conf;
+    gs_doc *doc = gs_build_doc(b);
+    int rc = gs__station_configure(&gc->st, cc, b, 0, d);
+    if (rc)
+        return rc;
+    gs_node *routes = gs_map_get(cc->node, "routes");
+    if (routes) {
+        if ((rc = gs__routes_configure(&gc->rt, cc, b, routes, d)))
+            return rc;
+        gc->has_routes = 1;
+        gc->st.route = route;
+    }
+    gs_node *lim = gs_map_get(cc->node, "rate_limit");
+    if (lim) {
+        if ((rc = gs_map_check_keys(lim, limit_keys, "rate_limit", d)) ||
+            (rc = gs_cfg_rate(doc, lim, "rate", NULL, &gc->rate, d)) ||
+            (rc = gs_cfg_double(doc, lim, "burst", "1", &gc->burst, d)))
+            return rc;
+        if (!(gc->burst >= 1))
+            return gs_error_at(d, gs_map_get(lim, "burst"), "burst: must be >= 1 (a bucket "
+                               "that cannot hold one token admits nothing), got %s",
+                               gs_map_get(lim, "burst")->value);
+        gc->has_limit = 1;
+    }
+    return GS_OK;
+}
+
+static void conf_release(gs_comp_conf *cc)
+{
+    gateway_conf *gc = cc->conf;
+    gs__routes_release(&gc->rt);
+    gs__station_conf_release(cc);
+}
+
+static int start(gs_component *c, gs_ctx *ctx)
+{
+    const gateway_conf *gc = c->conf;
+    gateway_state *gs = c->state;
+    gs->tokens = gc->burst;
+    gs->last = 0;
+    return gs__station_start(c, ctx);
+}
+
+/* 1 if the request may enter (and takes its token). */
+static int admit(const gateway_conf *gc, gateway_state *gs, gs_time now)
+{
+    gs->tokens += gc->rate * gs_time_to_s(now - gs->last);
+    if (gs->tokens > gc->burst)
+        gs->tokens = gc->burst;
+    gs->last = now;
+    if (gs->tokens < 1)
+        return 0;
+    gs->tokens -= 1;
+    return 1;
+}
+
+static void handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
+{
+    const gateway_conf *gc = c->conf;
+    gateway_state *gs = c->state;
+    if (ev->kind == GS_EV_REQUEST && gc->has_limit) {
+        if (gs->st.measuring)
+            gs->offered++;
+        if (!admit(gc, gs, ctx->now)) {
+            if (gs->st.measuring)
+                gs->rejected++;
+            gs_answer(ctx, c, ev->req, GS_OUT_REJECTED);
+            return;
+        }
+    }
+    gs__station_handle(c, ctx, ev);
+}
+
+static void report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
+{
+    const gateway_conf *gc = c->conf;
+    const gateway_state *gs = c->state;
+    gs__station_report(c, ctx, m);
+    if (gc->has_limit)
+        gs_metric(m, "rejected_ratio",
+                  gs->offered ? (double)gs->rejected / (double)gs->offered : NAN);
 }
 
 const gs_component_type gs_gateway_type = {
     .name = "gateway",
     .keys = keys,
-    .conf_size = sizeof(gs_station_conf),
-    .state_size = sizeof(gs_station),
+    .conf_size = sizeof(gateway_conf),
+    .state_size = sizeof(gateway_state),
     .configure = configure,
-    .conf_release = gs__station_conf_release,
-    .start = gs__station_start,
-    .handle = gs__station_handle,
+    .conf_release = conf_release,
+    .start = start,
+    .handle = handle,
     .window = gs__station_window,
-    .report = gs__station_report,
+    .report = report,
     .release = gs__station_release,
 };

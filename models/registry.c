@@ -5,10 +5,12 @@
 
 extern const gs_component_type gs_gateway_type;
 extern const gs_component_type gs_service_type;
+extern const gs_component_type gs_router_type;
 
-static const gs_component_type *const types[] = {&gs_gateway_type, &gs_service_type};
+static const gs_component_type *const types[] = {&gs_gateway_type, &gs_service_type,
+                                                  &gs_router_type};
 
-const char *const gs_component_names[] = {"gateway", "service", NULL};
+const char *const gs_component_names[] = {"gateway", "service", "router", NULL};
 
 const gs_component_type *gs_component_lookup(const char *name)
 {

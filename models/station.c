@@ -31,16 +31,15 @@ static const char *const balance_names[] = {"round_robin", "random", "shortest_q
 
 static int not_yet(const gs_node *n, const char *key, gs_diag *d)
 {
-    return gs_error_at(d, n, "%s: not available in gatesim %s yet (failures, outages, "
-                       "slowdowns, rate limits and routes arrive with the resilience "
-                       "components); remove it", key, GATESIM_VERSION);
+    return gs_error_at(d, n, "%s: not available in gatesim %s yet (failures, outages and "
+                       "slowdowns arrive with the resilience components); remove it", key,
+                       GATESIM_VERSION);
 }
 
 int gs__station_configure(gs_station_conf *sc, gs_comp_conf *cc, gs_build *b,
                           int instances_allowed, gs_diag *d)
 {
-    static const char *const later[] = {"rate_limit", "routes", "failures", "outages",
-                                        "slowdowns", NULL};
+    static const char *const later[] = {"failures", "outages", "slowdowns", NULL};
     gs_doc *doc = gs_build_doc(b);
     gs_node *m = cc->node;
     for (size_t i = 0; later[i]; i++)
@@ -252,7 +251,10 @@ static void depart(gs_station *st, const gs_station_conf *sc, gs_component *c, g
         begin_service(st, sc, c, ctx, in, q, idx);
     }
     levels(st, ctx->now);
-    if (sc->has_next)
+    uint32_t to;
+    if (sc->route && sc->route(c, r, &to))
+        gs_send(ctx, c, to, r);
+    else if (sc->has_next)
         gs_send(ctx, c, sc->next, r);
     else
         gs_answer(ctx, c, r, GS_OUT_OK);

@@ -24,6 +24,10 @@ typedef struct gs_station_conf {
     gs_dist    service;     /* seconds */
     int        has_next;
     uint32_t   next;
+    /* Optional: where a served request goes instead of `next` (a gateway's
+     * class routes). Returns 1 and sets *to, or 0 for the default. c->conf
+     * starts with this gs_station_conf. */
+    int (*route)(const gs_component *c, const gs_request *r, uint32_t *to);
 } gs_station_conf;
 
 typedef struct gs_station_inst {

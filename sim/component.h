@@ -77,6 +77,13 @@ int gs_build_ref(gs_build *b, gs_comp_conf *cc, gs_node *ref, const char *what,
 /* The document being configured (for gs_cfg_* default insertion). */
 gs_doc *gs_build_doc(gs_build *b);
 
+/* The index of the request class named by scalar node n (a workload's
+ * `class`), for routing tables. A class no workload sends is an error at n
+ * ("no workload sends class 'infrence' (did you mean 'inference'?)").
+ * *nclasses gets the number of classes. */
+int gs_build_class(gs_build *b, const gs_node *n, uint32_t *index, size_t *nclasses,
+                   gs_diag *d);
+
 /* Append one metric value; name must be a string literal or live as long as
  * the run. */
 void gs_metric(gs_metrics *m, const char *name, double value);

@@ -43,6 +43,33 @@ static const char *const closed_keys[] = {"process", "users", "think", NULL};
 
 gs_doc *gs_build_doc(gs_build *b) { return b->sc->doc; }
 
+int gs_build_class(gs_build *b, const gs_node *n, uint32_t *index, size_t *nclasses,
+                   gs_diag *d)
+{
+    const gs_scenario *sc = b->sc;
+    if (!n || n->kind != GS_NODE_SCALAR || !n->value || !n->value[0])
+        return gs_error_at(d, n, "class: expected the name of a request class (a workload's "
+                           "'class')");
+    for (size_t i = 0; i < sc->nclasses; i++)
+        if (strcmp(sc->classes[i], n->value) == 0) {
+            *index = (uint32_t)i;
+            *nclasses = sc->nclasses;
+            return GS_OK;
+        }
+    const char **names = gs_calloc(sc->nclasses + 1, sizeof *names);
+    if (!names)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < sc->nclasses; i++)
+        names[i] = sc->classes[i];
+    const char *hint = gs_suggest(n->value, names);
+    gs_free(names);
+    if (hint)
+        return gs_error_at(d, n, "class: no workload sends class '%s' (did you mean '%s'?)",
+                           n->value, hint);
+    return gs_error_at(d, n, "class: no workload sends class '%s'; a workload's 'class' "
+                       "(default: its name) names it", n->value);
+}
+
 /* A sub-mapping of map: absent => an empty one is inserted (so defaults can
  * be filled in), unless required. */
 static int sub_map(gs_doc *doc, gs_node *map, const char *key, int required,
@@ -407,25 +434,26 @@ static int declare_components(gs_scenario *sc, gs_node *root, gs_diag *d)
         gs_node *tn = gs_map_get(n, "type");
         if (!tn)
             return gs_error_at(d, n, "component '%s': missing required key 'type' (one of: "
-                               "gateway, service)", cc->id);
+                               "gateway, service, router)", cc->id);
         if (tn->kind != GS_NODE_SCALAR || !tn->value)
             return gs_error_at(d, tn, "type: expected a component type name");
         cc->type = gs_component_lookup(tn->value);
         if (!cc->type) {
             static const char *const planned[] = {
-                "load_balancer", "router", "fallback", "cache", "broker", "workers",
-                "gpu_pool", "external", NULL};
+                "load_balancer", "fallback", "cache", "broker", "workers", "gpu_pool",
+                "external", NULL};
             for (size_t j = 0; planned[j]; j++)
                 if (strcmp(planned[j], tn->value) == 0)
                     return gs_error_at(d, tn, "type: component type '%s' is not available in "
-                                       "gatesim %s yet; this version has gateway and service",
+                                       "gatesim %s yet; this version has gateway, service and "
+                                       "router",
                                        tn->value, GATESIM_VERSION);
             const char *hint = gs_suggest(tn->value, gs_component_names);
             if (hint)
                 return gs_error_at(d, tn, "type: unknown component type '%s' (did you mean "
                                    "'%s'?)", tn->value, hint);
             return gs_error_at(d, tn, "type: unknown component type '%s'; expected one of: "
-                               "gateway, service", tn->value);
+                               "gateway, service, router", tn->value);
         }
     }
     return GS_OK;
