@@ -44,7 +44,7 @@ struct gs_request {
     gs_time  t_deadline;    /* GS_TIME_MAX when none */
     gs_time  t_enter;       /* entered the component that holds it */
     gs_timer deadline;      /* client's deadline timer */
-    uint64_t key;           /* query key (for caches); 0 when none */
+    uint64_t key;           /* query key 1..count (workload keys); 0 when none */
     uint32_t source;        /* component index of its workload source */
     uint32_t cls;           /* request class index */
     uint32_t user;          /* closed workloads: the user who sent it */

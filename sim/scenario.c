@@ -9,6 +9,7 @@
  * in a `next` loop would never be answered. */
 #include "scenario.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -31,6 +32,7 @@ static const char *const wl_keys[] = {
 static const char *const process_names[] = {
     "poisson", "deterministic", "closed", "mmpp", "diurnal", "trace", NULL};
 static const char *const open_keys[] = {"process", "rate", NULL};
+static const char *const key_keys[] = {"count", "zipf", NULL};
 static const char *const closed_keys[] = {"process", "users", "think", NULL};
 
 /* Upper bounds that keep a scenario from asking for more than a machine
@@ -40,6 +42,8 @@ static const char *const closed_keys[] = {"process", "users", "think", NULL};
 /* The clock counts nanoseconds: faster arrivals would all fall on one
  * tick. */
 #define MAX_RATE 1e9
+/* The alias table costs 16 bytes a key, shared by all replications. */
+#define MAX_KEYS 10000000L
 
 gs_doc *gs_build_doc(gs_build *b) { return b->sc->doc; }
 
@@ -253,12 +257,6 @@ static int valid_name(const char *s, int dots_ok)
     return 1;
 }
 
-static int not_yet(const gs_node *n, const char *what, gs_diag *d)
-{
-    return gs_error_at(d, n, "%s is not available in gatesim %s yet; remove it or use a "
-                       "newer version", what, GATESIM_VERSION);
-}
-
 static int load_arrivals(gs_scenario *sc, gs_workload *w, gs_node *wm, gs_diag *d)
 {
     gs_node *am = gs_map_get(wm, "arrivals");
@@ -311,6 +309,37 @@ static int load_arrivals(gs_scenario *sc, gs_workload *w, gs_node *wm, gs_diag *
                            "expected poisson, deterministic or closed", proc, hint);
     return gs_error_at(d, pn, "process: unknown arrival process '%s'; expected poisson, "
                        "deterministic or closed", proc);
+}
+
+/* keys {count, zipf}: request keys 1..count, key k drawn with probability
+ * proportional to k^-zipf (zipf 0: uniform), by GSL's Walker alias method
+ * (O(1) per draw after O(count) set-up). */
+static int load_keys(gs_scenario *sc, gs_workload *w, gs_node *wm, gs_diag *d)
+{
+    gs_node *km = gs_map_get(wm, "keys");
+    if (!km)
+        return GS_OK;
+    int rc;
+    if ((rc = gs_map_check_keys(km, key_keys, "keys", d)) ||
+        (rc = gs_cfg_long(sc->doc, km, "count", NULL, &w->key_count, d)) ||
+        (rc = gs_cfg_double(sc->doc, km, "zipf", "0", &w->zipf, d)))
+        return rc;
+    if (w->key_count < 1 || w->key_count > MAX_KEYS)
+        return gs_error_at(d, gs_map_get(km, "count"), "count: must be between 1 and %ld, "
+                           "got %ld", MAX_KEYS, w->key_count);
+    if (!(w->zipf >= 0 && w->zipf <= 10))
+        return gs_error_at(d, gs_map_get(km, "zipf"), "zipf: must be between 0 (uniform) and "
+                           "10, got %s", gs_map_get(km, "zipf")->value);
+    double *p = gs_malloc((size_t)w->key_count * sizeof *p);
+    if (!p)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    for (long k = 0; k < w->key_count; k++)
+        p[k] = pow((double)(k + 1), -w->zipf);
+    w->keys = gsl_ran_discrete_preproc((size_t)w->key_count, p);
+    gs_free(p);
+    if (!w->keys)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    return GS_OK;
 }
 
 static int load_tokens(gs_scenario *sc, gs_node *wm, const char *key, int *has, gs_dist *dist,
@@ -378,8 +407,8 @@ static int load_workloads(gs_scenario *sc, gs_node *root, gs_diag *d)
                 return gs_error_at(d, dl, "deadline: must be at least 1ns (or 'none'), got %s",
                                    dl->value);
         }
-        if (gs_map_get(wm, "keys"))
-            return not_yet(gs_map_key(wm, "keys"), "workload keys (used by caches)", d);
+        if ((rc = load_keys(sc, w, wm, d)))
+            return rc;
         if ((rc = load_tokens(sc, wm, "prompt_tokens", &w->has_prompt, &w->prompt_tokens, d)))
             return rc;
         if ((rc = load_tokens(sc, wm, "output_tokens", &w->has_output, &w->output_tokens, d)))
@@ -662,6 +691,8 @@ void gs_scenario_free(gs_scenario *sc)
         gs_dist_release(&sc->workloads[i].think);
         gs_dist_release(&sc->workloads[i].prompt_tokens);
         gs_dist_release(&sc->workloads[i].output_tokens);
+        if (sc->workloads[i].keys)
+            gsl_ran_discrete_free(sc->workloads[i].keys);
     }
     gs_free(sc->workloads);
     gs_free(sc->classes);

@@ -26,6 +26,9 @@ typedef struct gs_workload {
     long        users;        /* closed */
     gs_dist     think;        /* closed: seconds */
     gs_time     deadline;     /* GS_TIME_MAX when none */
+    long        key_count;    /* keys 1..key_count; 0: requests carry no key */
+    double      zipf;         /* popularity exponent: P(key k) proportional to k^-zipf */
+    gsl_ran_discrete_t *keys; /* Walker alias table over the keys (read-only, shared) */
     int         has_prompt, has_output;
     gs_dist     prompt_tokens, output_tokens;
     uint32_t    entry;        /* component index */

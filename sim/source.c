@@ -61,6 +61,8 @@ static void launch(gs_component *c, gs_ctx *ctx, uint32_t user)
         s->pending++;
         s->attempts++;
     }
+    if (w->keys)
+        r->key = 1 + (uint64_t)gsl_ran_discrete(c->rng, w->keys);
     if (w->has_prompt)
         r->prompt_tokens = draw_tokens(&w->prompt_tokens, c->rng);
     if (w->has_output)
