@@ -23,7 +23,11 @@
  *    stations are solved from the same product form by J. P. Buzen's
  *    convolution ("Computational algorithms for closed queueing networks
  *    with exponential servers", CACM 16(9), 1973), carried out in log space;
- *    the reason is given at gs_theory_mva(). */
+ *    the reason is given at gs_theory_mva().
+ *  - Availability of an alternating up/down process: the renewal-reward
+ *    theorem, S. M. Ross, Stochastic Processes (Wiley, 2nd ed. 1996), §3.6;
+ *    PASTA: R. W. Wolff, "Poisson arrivals see time averages", Operations
+ *    Research 30(2), 1982. */
 #include "analysis/theory.h"
 
 #include <math.h>
@@ -595,4 +599,18 @@ int gs_theory_mva(long users, double think_s, size_t n, const double *demand_s,
         *response = sum_r;
     gs_free(r);
     return GS_OK;
+}
+
+double gs_availability(double mtbf, double mttr)
+{
+    if (!(mtbf > 0) || !(mttr > 0) || !isfinite(mtbf) || !isfinite(mttr))
+        return NAN;
+    return mtbf / (mtbf + mttr);
+}
+
+double gs_availability_served(double mtbf, double mttr, double service_s)
+{
+    if (!(service_s >= 0) || !isfinite(service_s))
+        return NAN;
+    return gs_availability(mtbf, mttr) * exp(-service_s / mtbf);
 }

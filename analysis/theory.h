@@ -84,4 +84,18 @@ int gs_theory_mva(long users, double think_s, size_t n, const double *demand_s,
                   const long *servers, double *throughput, double *response,
                   double *station_response, double *station_util);
 
+/* Long-run share of time a component that alternates up periods of mean
+ * mtbf and down periods of mean mttr spends up: mtbf / (mtbf + mttr), for
+ * any distributions of the two (renewal-reward theorem). mtbf, mttr > 0 and
+ * finite; NaN otherwise. */
+double gs_availability(double mtbf, double mttr);
+
+/* Share of Poisson arrivals that such a component serves to the end when
+ * its up times are exponential: an arrival finds it up with probability
+ * gs_availability() (PASTA), and then, by memorylessness, the remaining up
+ * time outlasts a service of exactly service_s with probability
+ * exp(-service_s / mtbf). Exact when no request waits for a server (a
+ * waiting request is exposed longer). service_s >= 0; NaN otherwise. */
+double gs_availability_served(double mtbf, double mttr, double service_s);
+
 #endif

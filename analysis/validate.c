@@ -167,6 +167,27 @@ static size_t closed(check *c)
     return n;
 }
 
+static size_t availability(check *c)
+{
+    /* Exponential up times of mean 2s, down times of mean 0.5s; Poisson
+     * arrivals at 100/s; 1ms deterministic service on 4 servers, so that
+     * no request waits (all 4 busy: probability 4e-6). An arrival fails
+     * when it finds the gateway down, or when the gateway fails during its
+     * 1ms of service (probability 1 - e^(-S/mtbf) = 5e-4 among those that
+     * found it up). A served or cut request keeps its server for
+     * E[min(S, up)] = mtbf (1 - e^(-S/mtbf)). */
+    const double mtbf = 2, mttr = 0.5, lambda = 100, s = 0.001;
+    double up = gs_availability(mtbf, mttr);
+    double served = gs_availability_served(mtbf, mttr, s);
+    size_t n = 0;
+    c[n++] = (check){"gw", "down_ratio", 1 - up, 0};
+    c[n++] = (check){"system", "availability", served, 0};
+    c[n++] = (check){"system", "error_ratio", 1 - served, 0};
+    c[n++] = (check){"gw", "throughput", lambda * served, 0};
+    c[n++] = (check){"gw", "utilization", lambda * up * mtbf * -expm1(-s / mtbf) / 4, 0};
+    return n;
+}
+
 static const vcase cases[] = {
     {"mm1", "M/M/1, rho = 0.8",
      "name: mm1\n" SIM("300s", "30s", "20")
@@ -223,6 +244,12 @@ static const vcase cases[] = {
      "       next: svc}\n"
      "  svc: {type: service, servers: 2, service: {dist: exponential, mean: 8ms}}\n",
      closed},
+    {"availability", "gateway with exponential failures, mtbf 2s, mttr 0.5s",
+     "name: availability\n" SIM("2000s", "20s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 100/s}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 4, service: 1ms,\n"
+     "       failures: {mtbf: 2s, mttr: 0.5s}}\n",
+     availability},
 };
 
 typedef struct vrow {
@@ -247,7 +274,7 @@ static const char *verdict(int pass) { return pass ? "PASS" : "FAIL"; }
 
 static void print_table(FILE *out, const vrow *rows, size_t n, int failed)
 {
-    fprintf(out, "%-9s %-26s %13s %29s %13s %9s  %s\n", "case", "quantity", "simulated",
+    fprintf(out, "%-12s %-26s %13s %29s %13s %9s  %s\n", "case", "quantity", "simulated",
             "95% CI", "theory", "rel.err", "verdict");
     const char *last = "";
     for (size_t i = 0; i < n; i++) {
@@ -256,7 +283,7 @@ static void print_table(FILE *out, const vrow *rows, size_t n, int failed)
         snprintf(what, sizeof what, "%s.%s", r->chk.component, r->chk.metric);
         snprintf(ci, sizeof ci, "[%.6g, %.6g]", r->est.ci_low, r->est.ci_high);
         double rel = (r->est.mean - r->chk.theory) / r->chk.theory;
-        fprintf(out, "%-9s %-26s %13.6g %29s %13.6g %+8.3f%%  %s\n",
+        fprintf(out, "%-12s %-26s %13.6g %29s %13.6g %+8.3f%%  %s\n",
                 strcmp(last, r->vcase) ? r->vcase : "", what, r->est.mean, ci, r->chk.theory,
                 100 * rel, verdict(r->pass));
         last = r->vcase;

@@ -9,7 +9,16 @@
  *
  * The station does not look at the client's deadline: a request whose
  * client has gone still waits and is served, because real servers do not
- * notice that the caller left (SPEC §3). */
+ * notice that the caller left (SPEC §3).
+ *
+ * With failures configured (models/failure.h) the station keeps the
+ * completion timer of every request in service, so that when it goes down
+ * everything it holds, waiting or in service, fails at once with an error
+ * and every server is free again; while it is down a new request fails
+ * after network.connect_timeout. Requests failed that way are not counted
+ * as arrivals or blocked (blocked_ratio is about full queues among the
+ * requests that found the station up). Slowdowns multiply each service
+ * time at its start. Without failures none of this costs anything. */
 #include "station.h"
 
 #include <math.h>
@@ -22,6 +31,8 @@
 #include "sim/units.h"
 
 #define EV_DONE GS_EV_USER
+#define EV_REFUSE (GS_EV_USER + 1)     /* connect_timeout ran out on ev->req */
+#define EV_FAIL (GS_EV_USER + 2)       /* GS_FAILURE_KINDS kinds from here */
 
 /* Bounds that keep a scenario within one machine (docs/scenarios.md). */
 #define MAX_SERVERS 1000000L
@@ -29,22 +40,11 @@
 
 static const char *const balance_names[] = {"round_robin", "random", "shortest_queue", NULL};
 
-static int not_yet(const gs_node *n, const char *key, gs_diag *d)
-{
-    return gs_error_at(d, n, "%s: not available in gatesim %s yet (failures, outages and "
-                       "slowdowns arrive with the resilience components); remove it", key,
-                       GATESIM_VERSION);
-}
-
 int gs__station_configure(gs_station_conf *sc, gs_comp_conf *cc, gs_build *b,
                           int instances_allowed, gs_diag *d)
 {
-    static const char *const later[] = {"failures", "outages", "slowdowns", NULL};
     gs_doc *doc = gs_build_doc(b);
     gs_node *m = cc->node;
-    for (size_t i = 0; later[i]; i++)
-        if (gs_map_get(m, later[i]))
-            return not_yet(gs_map_key(m, later[i]), later[i], d);
     int rc = gs_cfg_long(doc, m, "servers", "1", &sc->servers, d);
     if (rc)
         return rc;
@@ -98,18 +98,18 @@ int gs__station_configure(gs_station_conf *sc, gs_comp_conf *cc, gs_build *b,
             return rc;
         sc->has_next = 1;
     }
-    return GS_OK;
+    return gs_failure_configure(&sc->failure, doc, m, d);
 }
 
 void gs__station_conf_release(gs_comp_conf *cc)
 {
     gs_station_conf *sc = cc->conf;
     gs_dist_release(&sc->service);
+    gs_failure_conf_release(&sc->failure);
 }
 
 int gs__station_start(gs_component *c, gs_ctx *ctx)
 {
-    (void)ctx;
     gs_station *st = c->state;
     const gs_station_conf *sc = c->conf;
     memset(st, 0, sizeof *st);
@@ -121,12 +121,21 @@ int gs__station_start(gs_component *c, gs_ctx *ctx)
     gs_timeavg_init(&st->queue_avg, 0, 0);
     gs_tally_init(&st->wait);
     gs_tally_init(&st->response);
+    if (gs_failure_configured(&sc->failure)) {
+        st->fails = 1;
+        return gs_failure_start(&st->fail, &sc->failure, c, ctx, EV_FAIL, c->cc->id);
+    }
     return GS_OK;
 }
 
 void gs__station_release(gs_component *c)
 {
     gs_station *st = c->state;
+    gs_failure_release(&st->fail);
+    gs_free(st->svc);
+    gs_free(st->free_slots);
+    st->svc = NULL;
+    st->free_slots = NULL;
     if (!st->inst)
         return;
     for (size_t i = 0; i < st->ninst; i++)
@@ -169,16 +178,54 @@ static gs_request *pop(gs_station_inst *in)
     return r;
 }
 
+/* A free service slot; the tables grow by doubling, so a run allocates
+ * only while the number in service reaches new peaks. */
+static int take_slot(gs_station *st, size_t *slot)
+{
+    if (st->nfree) {
+        *slot = st->free_slots[--st->nfree];
+        return GS_OK;
+    }
+    if (st->nslots == st->slot_cap) {
+        size_t cap = st->slot_cap ? 2 * st->slot_cap : 16;
+        gs_station_svc *svc = gs_realloc(st->svc, cap * sizeof *svc);
+        if (!svc)
+            return GS_ENOMEM;
+        st->svc = svc;
+        uint32_t *fr = gs_realloc(st->free_slots, cap * sizeof *fr);
+        if (!fr)
+            return GS_ENOMEM;
+        st->free_slots = fr;
+        st->slot_cap = cap;
+    }
+    *slot = st->nslots++;
+    return GS_OK;
+}
+
+/* The completion event's arg carries the instance in its low 32 bits and,
+ * when the station can fail, the service slot in the high 32 bits (servers
+ * and instances are both far below 2^32). */
 static void begin_service(gs_station *st, const gs_station_conf *sc, gs_component *c,
                           gs_ctx *ctx, gs_station_inst *in, gs_request *r, size_t idx)
 {
+    size_t slot = 0;
+    double factor = 1;
+    if (st->fails) {
+        if (take_slot(st, &slot) != GS_OK) {
+            gs_ctx_fail(ctx, GS_ENOMEM);
+            return;
+        }
+        factor = gs_failure_factor(&st->fail, ctx->now);
+    }
     in->busy++;
     st->busy++;
     r->slot = (uint32_t)idx;
     if (st->measuring)
         gs_tally_add(&st->wait, gs_time_to_s(ctx->now - r->t_enter));
-    gs_time s = gs_time_from_s(gs_dist_sample(&sc->service, c->rng));
-    gs_schedule(ctx, c, s, EV_DONE, r, idx);
+    gs_time s = gs_time_from_s(gs_dist_sample(&sc->service, c->rng) * factor);
+    gs_timer t = gs_schedule(ctx, c, s, EV_DONE, r, (uint64_t)slot << 32 | idx);
+    if (st->fails)
+        st->svc[slot] = (gs_station_svc){r, t};
 }
 
 static size_t choose(gs_station *st, const gs_station_conf *sc, gs_component *c)
@@ -210,9 +257,23 @@ static size_t choose(gs_station *st, const gs_station_conf *sc, gs_component *c)
     }
 }
 
+/* A request sent to a station that is down fails once the connection
+ * attempt times out. */
+static void refuse(gs_component *c, gs_ctx *ctx, gs_request *r)
+{
+    if (ctx->connect_timeout == 0)
+        gs_answer(ctx, c, r, GS_OUT_ERROR);
+    else
+        gs_schedule(ctx, c, ctx->connect_timeout, EV_REFUSE, r, 0);
+}
+
 static void arrive(gs_station *st, const gs_station_conf *sc, gs_component *c, gs_ctx *ctx,
                    gs_request *r)
 {
+    if (st->fails && gs_failure_down(&st->fail)) {
+        refuse(c, ctx, r);
+        return;
+    }
     size_t idx = choose(st, sc, c);
     gs_station_inst *in = &st->inst[idx];
     r->t_enter = ctx->now;
@@ -236,8 +297,14 @@ static void arrive(gs_station *st, const gs_station_conf *sc, gs_component *c, g
 }
 
 static void depart(gs_station *st, const gs_station_conf *sc, gs_component *c, gs_ctx *ctx,
-                   gs_request *r, size_t idx)
+                   gs_request *r, uint64_t arg)
 {
+    size_t idx = (size_t)(arg & 0xffffffffu);
+    if (st->fails) {
+        size_t slot = (size_t)(arg >> 32);
+        st->svc[slot].r = NULL;
+        st->free_slots[st->nfree++] = (uint32_t)slot;
+    }
     gs_station_inst *in = &st->inst[idx];
     in->busy--;
     st->busy--;
@@ -260,6 +327,34 @@ static void depart(gs_station *st, const gs_station_conf *sc, gs_component *c, g
         gs_answer(ctx, c, r, GS_OUT_OK);
 }
 
+/* The station goes down: what is in service loses its completion, what
+ * waits leaves the queue, and all of it fails now. Every slot and server is
+ * free afterwards. The station's state is consistent before each answer,
+ * although an answer only reaches the client and cannot call back here. */
+static void go_down(gs_station *st, gs_component *c, gs_ctx *ctx)
+{
+    for (size_t i = 0; i < st->nslots; i++) {
+        gs_request *r = st->svc[i].r;
+        if (!r)
+            continue;
+        gs_cancel(ctx, st->svc[i].done);
+        st->svc[i].r = NULL;
+        gs_answer(ctx, c, r, GS_OUT_ERROR);
+    }
+    st->nslots = st->nfree = 0;
+    st->busy = 0;
+    for (size_t k = 0; k < st->ninst; k++) {
+        gs_station_inst *in = &st->inst[k];
+        in->busy = 0;
+        while (in->len) {
+            gs_request *r = pop(in);
+            st->waiting--;
+            gs_answer(ctx, c, r, GS_OUT_ERROR);
+        }
+    }
+    levels(st, ctx->now);
+}
+
 void gs__station_handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
 {
     gs_station *st = c->state;
@@ -267,13 +362,20 @@ void gs__station_handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
     if (ev->kind == GS_EV_REQUEST)
         arrive(st, sc, c, ctx, ev->req);
     else if (ev->kind == EV_DONE)
-        depart(st, sc, c, ctx, ev->req, (size_t)ev->arg);
+        depart(st, sc, c, ctx, ev->req, ev->arg);
+    else if (ev->kind == EV_REFUSE)
+        gs_answer(ctx, c, ev->req, GS_OUT_ERROR);
+    else if (st->fails && gs_failure_owns(&st->fail, ev->kind) &&
+             gs_failure_handle(&st->fail, c, ctx, ev) == GS_FAILURE_DOWN)
+        go_down(st, c, ctx);
 }
 
 void gs__station_window(gs_component *c, gs_ctx *ctx, int open)
 {
     gs_station *st = c->state;
     const gs_station_conf *sc = c->conf;
+    if (st->fails)
+        gs_failure_window(&st->fail, ctx->now, open);
     if (open) {
         st->measuring = 1;
         gs_timeavg_restart(&st->busy_avg, ctx->now);
@@ -298,6 +400,5 @@ void gs__station_report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
     gs_metric(m, "in_system_mean", st->system_mean);
     gs_metric(m, "throughput", (double)st->completed / window);
     gs_metric(m, "blocked_ratio", st->arrivals ? (double)st->blocked / (double)st->arrivals : NAN);
-    /* Failures arrive with the resilience issue; until then nothing goes down. */
-    gs_metric(m, "down_ratio", 0.0);
+    gs_metric(m, "down_ratio", st->fails ? gs_failure_down_ratio(&st->fail) : 0.0);
 }

@@ -1,11 +1,13 @@
 /* A queueing station shared by the queueing components (gateway, service):
  * one or more instances, each with c identical servers and a FIFO queue of
- * bounded or unbounded capacity, with the accounting of SPEC §4. Used by the
- * files of models/ only. */
+ * bounded or unbounded capacity, that may fail (models/failure.h), with the
+ * accounting of SPEC §4. Used by the files of models/ only. */
 #ifndef GS_MODELS_STATION_H
 #define GS_MODELS_STATION_H
 
 #include <stdint.h>
+#include "models/failure.h"
+#include "sim/calendar.h"
 #include "sim/component.h"
 #include "sim/dist.h"
 #include "sim/stats.h"
@@ -28,6 +30,7 @@ typedef struct gs_station_conf {
      * class routes). Returns 1 and sets *to, or 0 for the default. c->conf
      * starts with this gs_station_conf. */
     int (*route)(const gs_component *c, const gs_request *r, uint32_t *to);
+    gs_failure_conf failure;   /* failures, outages, slowdowns */
 } gs_station_conf;
 
 typedef struct gs_station_inst {
@@ -35,6 +38,13 @@ typedef struct gs_station_inst {
     size_t       head, len, cap;
     long         busy;
 } gs_station_inst;
+
+/* A request in service, kept only when the station can fail, so that its
+ * completion can be cancelled when the station goes down. */
+typedef struct gs_station_svc {
+    gs_request *r;          /* NULL: the slot is free */
+    gs_timer    done;
+} gs_station_svc;
 
 typedef struct gs_station {
     gs_station_inst *inst;
@@ -47,11 +57,18 @@ typedef struct gs_station {
     uint64_t   arrivals, blocked, completed;
     /* Window results, fixed when the window closes. */
     double     util, queue_mean, system_mean;
+    /* Failures (when configured): the up/down process, and the requests in
+     * service in slots that keep their index while in use; free slots
+     * below nslots are stacked in free_slots. */
+    int             fails;
+    gs_failure      fail;
+    gs_station_svc *svc;
+    uint32_t       *free_slots;
+    size_t          nslots, nfree, slot_cap;
 } gs_station;
 
 /* Read the station keys of a gateway (instances_allowed = 0) or a service
- * (1) into sc. Keys of SPEC §2 that this version does not model yet are
- * reported as such. */
+ * (1) into sc, failures, outages and slowdowns included. */
 int gs__station_configure(gs_station_conf *sc, gs_comp_conf *cc, gs_build *b,
                           int instances_allowed, gs_diag *d);
 /* The component operations of a station-based type: c->conf is a

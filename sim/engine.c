@@ -205,6 +205,9 @@ static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag 
     w->ctx.world = w;
     w->ctx.warmup = sc->warmup;
     w->ctx.duration = sc->duration;
+    w->ctx.seed = sc->seed;
+    w->ctx.replication = rep;
+    w->ctx.connect_timeout = sc->connect_timeout;
     w->hop_constant = gs_dist_is_constant(&sc->latency)
                           ? gs_time_from_s(gs_dist_mean(&sc->latency)) : -1;
     gs__source_stats_init(&w->sys);

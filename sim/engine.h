@@ -15,6 +15,12 @@ struct gs_ctx {
     gs_time   now;
     gs_world *world;
     gs_time   warmup, duration;   /* the observation window */
+    /* The replication's identity, for components that derive streams of
+     * their own (gs_rng_new(seed, replication, name)), and the scenario's
+     * network.connect_timeout (how long a request sent to a component that
+     * is down takes to fail). */
+    uint64_t  seed, replication;
+    gs_time   connect_timeout;
 };
 
 /* Send r from component `from` to component `to`: it arrives after one

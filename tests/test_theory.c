@@ -639,9 +639,21 @@ static void test_mva_errors(void)
     CHECK(ok);
 }
 
+/* Availability of an alternating renewal process, by hand: up 2s, down
+ * 0.5s gives 0.8; a request of 1ms served to the end also needs no failure
+ * during its service, e^(-0.001/2) by memorylessness. */
+static void test_availability(void)
+{
+    CHECK_NEAR(gs_availability(2, 0.5), 0.8, 1e-15);
+    CHECK_NEAR(gs_availability_served(2, 0.5, 0.001), 0.8 * exp(-0.0005), 1e-15);
+    CHECK_NEAR(gs_availability_served(2, 0.5, 0), 0.8, 1e-15);
+    CHECK(isnan(gs_availability(-1, 1)));
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
+    test_availability();
     test_erlang();
     test_mmc();
     test_mmc_quantile();
