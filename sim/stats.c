@@ -22,9 +22,6 @@ void gs_tally_init(gs_tally *t)
 {
     t->n = 0;
     t->shift = t->s1 = t->s2 = 0.0;
-    /* Infinite sentinels make the first add and merge need no special case. */
-    t->min = INFINITY;
-    t->max = -INFINITY;
 }
 
 void gs_tally_add(gs_tally *t, double x)
@@ -35,10 +32,6 @@ void gs_tally_add(gs_tally *t, double x)
     double d = x - t->shift;
     t->s1 += d;
     t->s2 += d * d;
-    if (x < t->min)
-        t->min = x;
-    if (x > t->max)
-        t->max = x;
 }
 
 double gs_tally_mean(const gs_tally *t)
@@ -67,10 +60,6 @@ void gs_tally_merge(gs_tally *a, const gs_tally *b)
     a->s2 += b->s2 + 2 * d0 * b->s1 + nb * d0 * d0;
     a->s1 += b->s1 + nb * d0;
     a->n += b->n;
-    if (b->min < a->min)
-        a->min = b->min;
-    if (b->max > a->max)
-        a->max = b->max;
 }
 
 void gs_timeavg_init(gs_timeavg *a, gs_time start, double level)

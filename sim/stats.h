@@ -24,7 +24,6 @@
 typedef struct gs_tally {
     uint64_t n;
     double   shift, s1, s2;        /* sums of (x - shift) and its square */
-    double   min, max;             /* min = +inf, max = -inf when empty */
 } gs_tally;
 
 void   gs_tally_init(gs_tally *t);

@@ -45,8 +45,6 @@ static void test_tally_known(void)
     CHECK_EQ(t.n, 8);
     CHECK_NEAR(gs_tally_mean(&t), 5.0, 1e-15);
     CHECK_NEAR(gs_tally_variance(&t), 32.0 / 7.0, 1e-14);
-    CHECK_NEAR(t.min, 2.0, 0);
-    CHECK_NEAR(t.max, 9.0, 0);
 
     /* A large offset is where a one-pass sum of squares loses every digit. */
     gsl_rng *r = gs_rng_new(1, 0, "tally");
@@ -93,8 +91,6 @@ static void test_tally_merge(void)
         CHECK_NEAR(gs_tally_mean(&a), gs_tally_mean(&all), 1e-12 * gs_tally_mean(&all));
         CHECK_NEAR(gs_tally_variance(&a), gs_tally_variance(&all),
                    1e-10 * gs_tally_variance(&all));
-        CHECK_NEAR(a.min, all.min, 0);
-        CHECK_NEAR(a.max, all.max, 0);
     }
     /* Merging an empty tally changes nothing, in either direction. */
     gs_tally e, c = all;
@@ -104,7 +100,7 @@ static void test_tally_merge(void)
           gs_tally_variance(&c) == gs_tally_variance(&all));
     gs_tally_merge(&e, &all);
     CHECK(e.n == all.n && gs_tally_mean(&e) == gs_tally_mean(&all) &&
-          gs_tally_variance(&e) == gs_tally_variance(&all) && e.min == all.min);
+          gs_tally_variance(&e) == gs_tally_variance(&all));
     gsl_rng_free(r);
 }
 
