@@ -6,7 +6,8 @@
  *
  * Token bucket: the bucket holds up to `burst` tokens and refills at `rate`
  * per second; a request takes one token or, finding less than one, is
- * rejected at once (outcome `rejected`). It starts full. */
+ * rejected at once (outcome `rejected`). It starts full. A gateway that is
+ * down refuses connections before its rate limiter sees them. */
 #include "routes.h"
 #include "station.h"
 
@@ -47,6 +48,28 @@ static int route(const gs_component *c, const gs_request *r, uint32_t *to)
     return 1;
 }
 
+/* The token bucket: 1 if the request may enter (and takes its token);
+ * otherwise it is rejected here. */
+static int admit(gs_component *c, gs_ctx *ctx, gs_request *r)
+{
+    const gateway_conf *gc = c->conf;
+    gateway_state *gs = c->state;
+    gs->tokens += gc->rate * gs_time_to_s(ctx->now - gs->last);
+    if (gs->tokens > gc->burst)
+        gs->tokens = gc->burst;
+    gs->last = ctx->now;
+    if (gs->st.measuring)
+        gs->offered++;
+    if (gs->tokens < 1) {
+        if (gs->st.measuring)
+            gs->rejected++;
+        gs_answer(ctx, c, r, GS_OUT_REJECTED);
+        return 0;
+    }
+    gs->tokens -= 1;
+    return 1;
+}
+
 static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
 {
     gateway_conf *gc = cc->conf;
@@ -72,6 +95,7 @@ static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
                                "that cannot hold one token admits nothing), got %s",
                                gs_map_get(lim, "burst")->value);
         gc->has_limit = 1;
+        gc->st.admit = admit;
     }
     return GS_OK;
 }
@@ -92,36 +116,6 @@ static int start(gs_component *c, gs_ctx *ctx)
     return gs__station_start(c, ctx);
 }
 
-/* 1 if the request may enter (and takes its token). */
-static int admit(const gateway_conf *gc, gateway_state *gs, gs_time now)
-{
-    gs->tokens += gc->rate * gs_time_to_s(now - gs->last);
-    if (gs->tokens > gc->burst)
-        gs->tokens = gc->burst;
-    gs->last = now;
-    if (gs->tokens < 1)
-        return 0;
-    gs->tokens -= 1;
-    return 1;
-}
-
-static void handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
-{
-    const gateway_conf *gc = c->conf;
-    gateway_state *gs = c->state;
-    if (ev->kind == GS_EV_REQUEST && gc->has_limit) {
-        if (gs->st.measuring)
-            gs->offered++;
-        if (!admit(gc, gs, ctx->now)) {
-            if (gs->st.measuring)
-                gs->rejected++;
-            gs_answer(ctx, c, ev->req, GS_OUT_REJECTED);
-            return;
-        }
-    }
-    gs__station_handle(c, ctx, ev);
-}
-
 static void report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
 {
     const gateway_conf *gc = c->conf;
@@ -140,7 +134,7 @@ const gs_component_type gs_gateway_type = {
     .configure = configure,
     .conf_release = conf_release,
     .start = start,
-    .handle = handle,
+    .handle = gs__station_handle,
     .window = gs__station_window,
     .report = report,
     .release = gs__station_release,

@@ -274,6 +274,8 @@ static void arrive(gs_station *st, const gs_station_conf *sc, gs_component *c, g
         refuse(c, ctx, r);
         return;
     }
+    if (sc->admit && !sc->admit(c, ctx, r))
+        return;
     size_t idx = choose(st, sc, c);
     gs_station_inst *in = &st->inst[idx];
     r->t_enter = ctx->now;

@@ -30,6 +30,10 @@ typedef struct gs_station_conf {
      * class routes). Returns 1 and sets *to, or 0 for the default. c->conf
      * starts with this gs_station_conf. */
     int (*route)(const gs_component *c, const gs_request *r, uint32_t *to);
+    /* Optional: called for each request that finds the station up, before
+     * it queues; returns 0 when the request is turned away, having answered
+     * it (a gateway's rate limit). */
+    int (*admit)(gs_component *c, gs_ctx *ctx, gs_request *r);
     gs_failure_conf failure;   /* failures, outages, slowdowns */
 } gs_station_conf;
 

@@ -48,7 +48,6 @@ struct gs_world {
     uint64_t       same_time_max;   /* more than this: time has stopped */
     uint64_t       next_id;
     uint64_t       events;
-    size_t         peak_pending;
     gs_time        hop_constant;    /* network.latency when deterministic, else -1 */
     gs_source_stats sys;
 };
@@ -287,9 +286,6 @@ static void run(gs_world *w, const gs_tick *tick)
             break;
         if (w->closed && w->sys.pending == 0)
             break;
-        size_t pend = gs_cal_size(&w->cal);
-        if (pend > w->peak_pending)
-            w->peak_pending = pend;
     }
 }
 
@@ -330,7 +326,6 @@ int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_ru
     if (info) {
         info->events = w->events;
         info->requests = w->next_id;
-        info->peak_pending = w->peak_pending;
         info->calendar_bytes = gs_cal_bytes(&w->cal);
     }
     world_release(w);

@@ -66,7 +66,6 @@ void gs_metrics_release(gs_metrics *m);
 typedef struct gs_run_info {
     uint64_t events;            /* events handled */
     uint64_t requests;          /* requests created */
-    size_t   peak_pending;      /* most events pending at once */
     size_t   calendar_bytes;    /* bytes held by the calendar at the end */
 } gs_run_info;
 

@@ -162,8 +162,6 @@ int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
     for (long i = 0; i < nreps; i++) {
         out->total.events += info[i].events;
         out->total.requests += info[i].requests;
-        if (info[i].peak_pending > out->total.peak_pending)
-            out->total.peak_pending = info[i].peak_pending;
         if (info[i].calendar_bytes > out->total.calendar_bytes)
             out->total.calendar_bytes = info[i].calendar_bytes;
     }

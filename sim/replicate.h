@@ -16,7 +16,7 @@ typedef struct gs_results {
     const char **component;
     const char **name;
     double      *values;
-    gs_run_info  total;        /* sums over replications (peak: the maximum) */
+    gs_run_info  total;        /* sums over replications (calendar bytes: the maximum) */
     double       wall_s;       /* wall-clock seconds of the whole run */
 } gs_results;
 
