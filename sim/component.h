@@ -17,10 +17,13 @@ typedef struct gs_comp_conf gs_comp_conf;
 typedef struct gs_metrics gs_metrics;
 typedef struct gs_build gs_build;
 
-/* Event kind 0 is the engine's: "a request arrives" (ev->req). Components
- * number their own timer kinds from GS_EV_USER. */
+/* Event kinds 0 and 1 are the engine's: "a request arrives" (ev->req) and
+ * "the reply to an attempt I sent" (ev->req is the attempt, ev->arg its
+ * gs_outcome; see gs_attempt()). Components number their own timer kinds
+ * from GS_EV_USER. */
 #define GS_EV_REQUEST 0u
-#define GS_EV_USER 1u
+#define GS_EV_REPLY 1u
+#define GS_EV_USER 2u
 
 typedef struct gs_component_type {
     const char *name;                 /* the YAML "type:" value */

@@ -126,11 +126,40 @@ gs_timer gs_schedule(gs_ctx *ctx, const gs_component *self, gs_time delay, uint3
 
 int gs_cancel(gs_ctx *ctx, gs_timer t) { return gs_cal_cancel(&ctx->world->cal, t); }
 
+gs_request *gs_attempt(gs_ctx *ctx, const gs_component *from, gs_request *parent, int retry)
+{
+    gs_request *a = gs__request_new(ctx);
+    if (!a)
+        return NULL;
+    uint64_t id = a->id;
+    *a = *parent;
+    a->id = id;
+    a->deadline = GS_TIMER_NONE;
+    a->hops = 0;
+    a->counted = 0;
+    a->done = 0;
+    a->attempt = 1;
+    a->caller = from->index;
+    a->parent = parent;
+    if (retry && parent->counted)
+        gs__world_stats(ctx)->attempts++;
+    return a;
+}
+
+void gs_attempt_abandon(gs_ctx *ctx, gs_request *attempt)
+{
+    (void)ctx;
+    attempt->done = 1;
+}
+
+void gs_attempt_free(gs_ctx *ctx, gs_request *attempt) { gs__request_free(ctx, attempt); }
+
 void gs_answer(gs_ctx *ctx, gs_component *from, gs_request *r, gs_outcome o)
 {
     gs_world *w = ctx->world;
     if (r->done) {
-        /* The client gave up earlier: this answer reaches nobody. */
+        /* The client (or the caller of an attempt) gave up earlier: this
+         * answer reaches nobody. */
         gs__request_free(ctx, r);
         return;
     }
@@ -141,6 +170,19 @@ void gs_answer(gs_ctx *ctx, gs_component *from, gs_request *r, gs_outcome o)
     else
         for (uint32_t i = 0; i < r->hops; i++)
             back = gs_time_add(back, hop_delay(w, from));
+    if (r->attempt) {
+        if (back == 0 && w->depth < MAX_DIRECT_DEPTH) {
+            gs_event ev = {.time = ctx->now, .req = r, .arg = (uint64_t)o, .target = r->caller,
+                           .kind = GS_EV_REPLY, .pos = GS_EV_NOT_PENDING};
+            w->depth++;
+            dispatch(w, &ev);
+            w->depth--;
+        } else if (!gs_cal_push(&w->cal, gs_time_add(ctx->now, back), r->caller, GS_EV_REPLY, r,
+                                (uint64_t)o)) {
+            fail(w, GS_ENOMEM);
+        }
+        return;
+    }
     if (back == 0) {
         gs__source_deliver(ctx, &w->comps[r->source], r, o);
         return;

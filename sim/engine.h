@@ -42,6 +42,30 @@ int gs_cancel(gs_ctx *ctx, gs_timer t);
  * the answer is thrown away. */
 void gs_answer(gs_ctx *ctx, gs_component *from, gs_request *r, gs_outcome o);
 
+/* Attempts. A component that must see how a request fares downstream (a
+ * load balancer that retries, a fallback that fails over) sends an attempt,
+ * a child of the request, instead of the request itself: gs_attempt()
+ * makes it (same arrival time, deadline, class, key and tokens, no client
+ * timer), gs_send() sends it. When a component downstream answers the
+ * attempt, the answer comes back over the attempt's hops to `from` as a
+ * GS_EV_REPLY event (ev->req the attempt, ev->arg the gs_outcome); the
+ * caller then reads what it needs and frees the attempt with
+ * gs_attempt_free(). retry = 1 counts the attempt as an extra one (a retry,
+ * a hedge or a failover) in retries_per_request and load_amplification.
+ * NULL when out of memory (the run then stops with GS_ENOMEM). */
+gs_request *gs_attempt(gs_ctx *ctx, const gs_component *from, gs_request *parent, int retry);
+
+/* The caller gives up on an attempt (a per-attempt timeout): whoever holds
+ * it lets it finish, as real servers do, and its answer is thrown away. A
+ * reply already on its way still arrives, with attempt->done set: the
+ * caller then only frees it. A caller answers a request only after it has
+ * abandoned (or had the replies of) all its attempts, since they point to
+ * it. */
+void gs_attempt_abandon(gs_ctx *ctx, gs_request *attempt);
+
+/* Free an attempt whose reply has been handled. */
+void gs_attempt_free(gs_ctx *ctx, gs_request *attempt);
+
 /* A component could not go on (out of memory): the replication stops with
  * this status. */
 void gs_ctx_fail(gs_ctx *ctx, int status);

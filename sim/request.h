@@ -52,9 +52,12 @@ struct gs_request {
     uint32_t prompt_tokens;
     uint32_t output_tokens;
     uint32_t slot;          /* component-private: e.g. the instance serving it */
+    uint32_t caller;        /* attempts: the component waiting for the reply */
+    gs_request *parent;     /* attempts: the request it is an attempt of */
     uint8_t  counted;       /* arrived in [warmup, duration): in the statistics */
-    uint8_t  done;          /* the client has its outcome */
+    uint8_t  done;          /* the client (or, for an attempt, the caller) no longer waits */
     uint8_t  outcome;       /* gs_outcome, valid when done */
+    uint8_t  attempt;       /* 1: an attempt, whose answer goes back to `caller` */
 };
 
 #endif

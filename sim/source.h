@@ -6,6 +6,7 @@
 #define GS_SIM_SOURCE_H
 
 #include <stdint.h>
+#include "component.h"
 #include "request.h"
 #include "stats.h"
 #include "types.h"
@@ -13,7 +14,7 @@
 typedef struct gs_metrics gs_metrics;
 
 enum {
-    GS_SOURCE_EV_ARRIVE = 1,   /* open process: next arrival */
+    GS_SOURCE_EV_ARRIVE = GS_EV_USER,   /* open process: next arrival */
     GS_SOURCE_EV_USER,         /* closed process: user arg ends thinking */
     GS_SOURCE_EV_DEADLINE,     /* client deadline of ev->req */
     GS_SOURCE_EV_ANSWER        /* answer of ev->req reaches the client; arg = outcome */
