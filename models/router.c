@@ -63,6 +63,11 @@ static void handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
     const router_conf *rc = c->conf;
     router_state *st = c->state;
     gs_request *r = ev->req;
+    if (r->probe) {
+        /* The router itself never fails, so it answers health checks. */
+        gs_answer(ctx, c, r, GS_OUT_OK);
+        return;
+    }
     uint32_t to = gs__routes_find(&rc->rt, r->cls);
     if (to == GS_ROUTE_NONE && rc->has_default)
         to = rc->dflt;

@@ -274,6 +274,11 @@ static void arrive(gs_station *st, const gs_station_conf *sc, gs_component *c, g
         refuse(c, ctx, r);
         return;
     }
+    if (r->probe) {
+        /* A health check sees the station up; it takes no server. */
+        gs_answer(ctx, c, r, GS_OUT_OK);
+        return;
+    }
     if (sc->admit && !sc->admit(c, ctx, r))
         return;
     size_t idx = choose(st, sc, c);

@@ -146,6 +146,21 @@ gs_request *gs_attempt(gs_ctx *ctx, const gs_component *from, gs_request *parent
     return a;
 }
 
+gs_request *gs_probe(gs_ctx *ctx, const gs_component *from)
+{
+    gs_request *a = gs__request_new(ctx);
+    if (!a)
+        return NULL;
+    a->t_arrival = ctx->now;
+    a->t_deadline = GS_TIME_MAX;
+    a->deadline = GS_TIMER_NONE;
+    a->attempt = 1;
+    a->probe = 1;
+    a->caller = from->index;
+    a->parent = NULL;
+    return a;
+}
+
 void gs_attempt_abandon(gs_ctx *ctx, gs_request *attempt)
 {
     (void)ctx;

@@ -63,6 +63,13 @@ gs_request *gs_attempt(gs_ctx *ctx, const gs_component *from, gs_request *parent
  * it. */
 void gs_attempt_abandon(gs_ctx *ctx, gs_request *attempt);
 
+/* A health-check probe from `from`: an attempt with no parent (parent ==
+ * NULL, probe = 1), sent with gs_send(). A component that is up answers a
+ * probe at once with GS_OUT_OK without queueing it; one that is down
+ * refuses it like any request. Every component type must answer probes.
+ * NULL when out of memory. */
+gs_request *gs_probe(gs_ctx *ctx, const gs_component *from);
+
 /* Free an attempt whose reply has been handled. */
 void gs_attempt_free(gs_ctx *ctx, gs_request *attempt);
 

@@ -58,6 +58,7 @@ struct gs_request {
     uint8_t  done;          /* the client (or, for an attempt, the caller) no longer waits */
     uint8_t  outcome;       /* gs_outcome, valid when done */
     uint8_t  attempt;       /* 1: an attempt, whose answer goes back to `caller` */
+    uint8_t  probe;         /* 1: a health-check probe (an attempt with no parent) */
 };
 
 #endif
