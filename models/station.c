@@ -132,10 +132,7 @@ void gs__station_release(gs_component *c)
 {
     gs_station *st = c->state;
     gs_failure_release(&st->fail);
-    gs_free(st->svc);
-    gs_free(st->free_slots);
-    st->svc = NULL;
-    st->free_slots = NULL;
+    gs__held_release(&st->svc);
     if (!st->inst)
         return;
     for (size_t i = 0; i < st->ninst; i++)
@@ -178,30 +175,6 @@ static gs_request *pop(gs_station_inst *in)
     return r;
 }
 
-/* A free service slot; the tables grow by doubling, so a run allocates
- * only while the number in service reaches new peaks. */
-static int take_slot(gs_station *st, size_t *slot)
-{
-    if (st->nfree) {
-        *slot = st->free_slots[--st->nfree];
-        return GS_OK;
-    }
-    if (st->nslots == st->slot_cap) {
-        size_t cap = st->slot_cap ? 2 * st->slot_cap : 16;
-        gs_station_svc *svc = gs_realloc(st->svc, cap * sizeof *svc);
-        if (!svc)
-            return GS_ENOMEM;
-        st->svc = svc;
-        uint32_t *fr = gs_realloc(st->free_slots, cap * sizeof *fr);
-        if (!fr)
-            return GS_ENOMEM;
-        st->free_slots = fr;
-        st->slot_cap = cap;
-    }
-    *slot = st->nslots++;
-    return GS_OK;
-}
-
 /* The completion event's arg carries the instance in its low 32 bits and,
  * when the station can fail, the service slot in the high 32 bits (servers
  * and instances are both far below 2^32). */
@@ -211,7 +184,7 @@ static void begin_service(gs_station *st, const gs_station_conf *sc, gs_componen
     size_t slot = 0;
     double factor = 1;
     if (st->fails) {
-        if (take_slot(st, &slot) != GS_OK) {
+        if (gs__held_take(&st->svc, &slot) != GS_OK) {
             gs_ctx_fail(ctx, GS_ENOMEM);
             return;
         }
@@ -225,7 +198,7 @@ static void begin_service(gs_station *st, const gs_station_conf *sc, gs_componen
     gs_time s = gs_time_from_s(gs_dist_sample(&sc->service, c->rng) * factor);
     gs_timer t = gs_schedule(ctx, c, s, EV_DONE, r, (uint64_t)slot << 32 | idx);
     if (st->fails)
-        st->svc[slot] = (gs_station_svc){r, t};
+        gs__held_set(&st->svc, slot, r, t);
 }
 
 static size_t choose(gs_station *st, const gs_station_conf *sc, gs_component *c)
@@ -309,8 +282,7 @@ static void depart(gs_station *st, const gs_station_conf *sc, gs_component *c, g
     size_t idx = (size_t)(arg & 0xffffffffu);
     if (st->fails) {
         size_t slot = (size_t)(arg >> 32);
-        st->svc[slot].r = NULL;
-        st->free_slots[st->nfree++] = (uint32_t)slot;
+        gs__held_put(&st->svc, slot);
     }
     gs_station_inst *in = &st->inst[idx];
     in->busy--;
@@ -340,15 +312,7 @@ static void depart(gs_station *st, const gs_station_conf *sc, gs_component *c, g
  * although an answer only reaches the client and cannot call back here. */
 static void go_down(gs_station *st, gs_component *c, gs_ctx *ctx)
 {
-    for (size_t i = 0; i < st->nslots; i++) {
-        gs_request *r = st->svc[i].r;
-        if (!r)
-            continue;
-        gs_cancel(ctx, st->svc[i].done);
-        st->svc[i].r = NULL;
-        gs_answer(ctx, c, r, GS_OUT_ERROR);
-    }
-    st->nslots = st->nfree = 0;
+    gs__held_fail_all(&st->svc, ctx, c);
     st->busy = 0;
     for (size_t k = 0; k < st->ninst; k++) {
         gs_station_inst *in = &st->inst[k];

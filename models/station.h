@@ -11,6 +11,7 @@
 #include "sim/component.h"
 #include "sim/dist.h"
 #include "sim/stats.h"
+#include "held.h"
 
 typedef enum gs_balance {
     GS_BALANCE_ROUND_ROBIN,
@@ -43,13 +44,6 @@ typedef struct gs_station_inst {
     long         busy;
 } gs_station_inst;
 
-/* A request in service, kept only when the station can fail, so that its
- * completion can be cancelled when the station goes down. */
-typedef struct gs_station_svc {
-    gs_request *r;          /* NULL: the slot is free */
-    gs_timer    done;
-} gs_station_svc;
-
 typedef struct gs_station {
     gs_station_inst *inst;
     size_t     ninst;
@@ -62,13 +56,10 @@ typedef struct gs_station {
     /* Window results, fixed when the window closes. */
     double     util, queue_mean, system_mean;
     /* Failures (when configured): the up/down process, and the requests in
-     * service in slots that keep their index while in use; free slots
-     * below nslots are stacked in free_slots. */
+     * service with their completion timers. */
     int             fails;
     gs_failure      fail;
-    gs_station_svc *svc;
-    uint32_t       *free_slots;
-    size_t          nslots, nfree, slot_cap;
+    gs_held         svc;
 } gs_station;
 
 /* Read the station keys of a gateway (instances_allowed = 0) or a service
