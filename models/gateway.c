@@ -4,10 +4,10 @@
  * after which `routes` send each request class to its own target (other
  * classes go to `next`, or are answered here when there is none).
  *
- * Token bucket: the bucket holds up to `burst` tokens and refills at `rate`
- * per second; a request takes one token or, finding less than one, is
- * rejected at once (outcome `rejected`). It starts full. A gateway that is
- * down refuses connections before its rate limiter sees them. */
+ * The token bucket (models/bucket.h) rejects at once (outcome `rejected`).
+ * A gateway that is down refuses connections before its rate limiter sees
+ * them. */
+#include "bucket.h"
 #include "routes.h"
 #include "station.h"
 
@@ -21,20 +21,17 @@
 static const char *const keys[] = {
     "type", "servers", "capacity", "service", "next", "rate_limit", "routes", "failures",
     "outages", "slowdowns", NULL};
-static const char *const limit_keys[] = {"rate", "burst", NULL};
 
 typedef struct gateway_conf {
     gs_station_conf st;       /* first: the station operations see this */
-    int             has_routes, has_limit;
+    int             has_routes;
     gs_routes       rt;
-    double          rate;     /* tokens per second */
-    double          burst;    /* bucket size */
+    gs_bucket_conf  limit;
 } gateway_conf;
 
 typedef struct gateway_state {
     gs_station st;            /* first: the station operations see this */
-    double     tokens;
-    gs_time    last;          /* time of the last refill */
+    gs_bucket  bucket;
     uint64_t   offered, rejected;   /* in the window */
 } gateway_state;
 
@@ -54,26 +51,20 @@ static int admit(gs_component *c, gs_ctx *ctx, gs_request *r)
 {
     const gateway_conf *gc = c->conf;
     gateway_state *gs = c->state;
-    gs->tokens += gc->rate * gs_time_to_s(ctx->now - gs->last);
-    if (gs->tokens > gc->burst)
-        gs->tokens = gc->burst;
-    gs->last = ctx->now;
     if (gs->st.measuring)
         gs->offered++;
-    if (gs->tokens < 1) {
+    if (!gs__bucket_take(&gs->bucket, &gc->limit, ctx->now)) {
         if (gs->st.measuring)
             gs->rejected++;
         gs_answer(ctx, c, r, GS_OUT_REJECTED);
         return 0;
     }
-    gs->tokens -= 1;
     return 1;
 }
 
 static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
 {
     gateway_conf *gc = cc->conf;
-    gs_doc *doc = gs_build_doc(b);
     int rc = gs__station_configure(&gc->st, cc, b, 0, d);
     if (rc)
         return rc;
@@ -84,19 +75,10 @@ static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
         gc->has_routes = 1;
         gc->st.route = route;
     }
-    gs_node *lim = gs_map_get(cc->node, "rate_limit");
-    if (lim) {
-        if ((rc = gs_map_check_keys(lim, limit_keys, "rate_limit", d)) ||
-            (rc = gs_cfg_rate(doc, lim, "rate", NULL, &gc->rate, d)) ||
-            (rc = gs_cfg_double(doc, lim, "burst", "1", &gc->burst, d)))
-            return rc;
-        if (!(gc->burst >= 1))
-            return gs_error_at(d, gs_map_get(lim, "burst"), "burst: must be >= 1 (a bucket "
-                               "that cannot hold one token admits nothing), got %s",
-                               gs_map_get(lim, "burst")->value);
-        gc->has_limit = 1;
+    if ((rc = gs__bucket_configure(&gc->limit, b, cc->node, d)))
+        return rc;
+    if (gc->limit.on)
         gc->st.admit = admit;
-    }
     return GS_OK;
 }
 
@@ -111,8 +93,7 @@ static int start(gs_component *c, gs_ctx *ctx)
 {
     const gateway_conf *gc = c->conf;
     gateway_state *gs = c->state;
-    gs->tokens = gc->burst;
-    gs->last = 0;
+    gs__bucket_start(&gs->bucket, &gc->limit);
     return gs__station_start(c, ctx);
 }
 
@@ -121,7 +102,7 @@ static void report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
     const gateway_conf *gc = c->conf;
     const gateway_state *gs = c->state;
     gs__station_report(c, ctx, m);
-    if (gc->has_limit)
+    if (gc->limit.on)
         gs_metric(m, "rejected_ratio",
                   gs->offered ? (double)gs->rejected / (double)gs->offered : NAN);
 }

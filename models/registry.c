@@ -6,11 +6,15 @@
 extern const gs_component_type gs_gateway_type;
 extern const gs_component_type gs_service_type;
 extern const gs_component_type gs_router_type;
+extern const gs_component_type gs_load_balancer_type;
+extern const gs_component_type gs_external_type;
 
 static const gs_component_type *const types[] = {&gs_gateway_type, &gs_service_type,
-                                                  &gs_router_type};
+                                                  &gs_router_type, &gs_load_balancer_type,
+                                                  &gs_external_type};
 
-const char *const gs_component_names[] = {"gateway", "service", "router", NULL};
+const char *const gs_component_names[] = {"gateway", "service", "router", "load_balancer",
+                                             "external", NULL};
 
 const gs_component_type *gs_component_lookup(const char *name)
 {

@@ -161,6 +161,14 @@ gs_request *gs_probe(gs_ctx *ctx, const gs_component *from)
     return a;
 }
 
+void gs_charge(gs_ctx *ctx, const gs_request *r, double amount)
+{
+    while (r->parent)
+        r = r->parent;
+    if (r->counted)
+        gs__world_stats(ctx)->cost += amount;
+}
+
 void gs_attempt_abandon(gs_ctx *ctx, gs_request *attempt)
 {
     (void)ctx;

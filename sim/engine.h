@@ -73,6 +73,10 @@ gs_request *gs_probe(gs_ctx *ctx, const gs_component *from);
 /* Free an attempt whose reply has been handled. */
 void gs_attempt_free(gs_ctx *ctx, gs_request *attempt);
 
+/* Money spent on r (an attempt's cost counts for the request it is part
+ * of), for cost_per_1k_requests. */
+void gs_charge(gs_ctx *ctx, const gs_request *r, double amount);
+
 /* A component could not go on (out of memory): the replication stops with
  * this status. */
 void gs_ctx_fail(gs_ctx *ctx, int status);

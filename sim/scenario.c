@@ -427,6 +427,18 @@ static int load_workloads(gs_scenario *sc, gs_node *root, gs_diag *d)
     return GS_OK;
 }
 
+/* "gateway, service, ..." from the registry, for messages. */
+static const char *type_list(void)
+{
+    static _Thread_local char buf[256];
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; gs_component_names[i] && off < sizeof buf; i++)
+        off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ", " : "",
+                                gs_component_names[i]);
+    return buf;
+}
+
 static int declare_components(gs_scenario *sc, gs_node *root, gs_diag *d)
 {
     gs_node *cm = gs_map_get(root, "components");
@@ -463,26 +475,24 @@ static int declare_components(gs_scenario *sc, gs_node *root, gs_diag *d)
         gs_node *tn = gs_map_get(n, "type");
         if (!tn)
             return gs_error_at(d, n, "component '%s': missing required key 'type' (one of: "
-                               "gateway, service, router)", cc->id);
+                               "%s)", cc->id, type_list());
         if (tn->kind != GS_NODE_SCALAR || !tn->value)
             return gs_error_at(d, tn, "type: expected a component type name");
         cc->type = gs_component_lookup(tn->value);
         if (!cc->type) {
             static const char *const planned[] = {
-                "load_balancer", "fallback", "cache", "broker", "workers", "gpu_pool",
-                "external", NULL};
+                "fallback", "cache", "broker", "workers", "gpu_pool", NULL};
             for (size_t j = 0; planned[j]; j++)
                 if (strcmp(planned[j], tn->value) == 0)
                     return gs_error_at(d, tn, "type: component type '%s' is not available in "
-                                       "gatesim %s yet; this version has gateway, service and "
-                                       "router",
-                                       tn->value, GATESIM_VERSION);
+                                       "gatesim %s yet; this version has %s", tn->value,
+                                       GATESIM_VERSION, type_list());
             const char *hint = gs_suggest(tn->value, gs_component_names);
             if (hint)
                 return gs_error_at(d, tn, "type: unknown component type '%s' (did you mean "
                                    "'%s'?)", tn->value, hint);
-            return gs_error_at(d, tn, "type: unknown component type '%s'; expected one of: "
-                               "gateway, service, router", tn->value);
+            return gs_error_at(d, tn, "type: unknown component type '%s'; expected one of: %s",
+                               tn->value, type_list());
         }
     }
     return GS_OK;
