@@ -36,6 +36,7 @@
 
 #include "sim/alloc.h"
 #include "sim/engine.h"
+#include "sim/rng.h"
 #include "sim/error.h"
 #include "sim/node.h"
 #include "sim/units.h"
@@ -278,16 +279,11 @@ static void rebuild_up(lb_state *st, size_t n)
             st->up[st->nup++] = (uint32_t)i;
 }
 
-/* A 64-bit finaliser (Stafford's variant 13 of MurmurHash3's fmix64), so
- * that consecutive keys spread over the targets. */
+/* splitmix64's output function (the random streams' own), so that
+ * consecutive keys spread over the targets. */
 static uint64_t mix(uint64_t x)
 {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9u;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebu;
-    x ^= x >> 31;
-    return x;
+    return gs_splitmix64(&x);
 }
 
 /* The target for request r among cand[0 .. k) (increasing indices, k >= 1);
