@@ -2,45 +2,8 @@
  * outcome), deadlines, loss systems, closed populations, replication
  * determinism, and allocation failure at every point of loading and
  * running a scenario. */
-#include <math.h>
-#include <string.h>
-
 #include "sim/alloc.h"
-#include "sim/engine.h"
-#include "sim/error.h"
-#include "sim/scenario.h"
-#include "tests/check.h"
-
-static double metric(const gs_metrics *m, const char *component, const char *name)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (!strcmp(m->v[i].component, component) && !strcmp(m->v[i].name, name))
-            return m->v[i].value;
-    fprintf(stderr, "no metric %s.%s\n", component, name);
-    return NAN;
-}
-
-/* Metric names point into the scenario, so it lives until the test ends. */
-static gs_scenario *scenarios[16];
-static size_t nscenarios;
-
-static int run(const char *yaml, uint64_t rep, gs_metrics *m)
-{
-    gs_diag d;
-    gs_diag_init(&d);
-    gs_scenario *sc;
-    int rc = gs_scenario_load_string(yaml, "test", NULL, 0, &sc, &d);
-    if (rc) {
-        fprintf(stderr, "%s\n", d.msg);
-        return rc;
-    }
-    memset(m, 0, sizeof *m);
-    rc = gs_run_replication(sc, rep, m, NULL, NULL, &d);
-    if (rc)
-        fprintf(stderr, "%s\n", d.msg);
-    scenarios[nscenarios++] = sc;
-    return rc;
-}
+#include "tests/harness.h"
 
 static double outcome_sum(const gs_metrics *m)
 {
@@ -48,7 +11,7 @@ static double outcome_sum(const gs_metrics *m)
                        "timeout_ratio", "rejected_ratio"};
     double s = 0;
     for (size_t i = 0; i < 6; i++)
-        s += metric(m, "system", r[i]);
+        s += harness_metric(m, "system", r[i]);
     return s;
 }
 
@@ -64,15 +27,15 @@ static void accounting(void)
         "components:\n"
         "  gw: {type: gateway, servers: 1, capacity: 15, service: {dist: exponential, mean: 1ms}}\n";
     gs_metrics m;
-    CHECK_EQ(run(yaml, 0, &m), GS_OK);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
     CHECK_NEAR(outcome_sum(&m), 1.0, 1e-12);
-    CHECK(metric(&m, "system", "error_ratio") > 0.01);
-    CHECK(metric(&m, "system", "timeout_ratio") > 0.01);
-    CHECK(metric(&m, "system", "ok_ratio") > 0.3);
+    CHECK(harness_metric(&m, "system", "error_ratio") > 0.01);
+    CHECK(harness_metric(&m, "system", "timeout_ratio") > 0.01);
+    CHECK(harness_metric(&m, "system", "ok_ratio") > 0.3);
     /* No answered request took longer than its deadline. */
-    CHECK(metric(&m, "system", "latency_p999") <= 0.020 * (1 + 1.0 / 128));
+    CHECK(harness_metric(&m, "system", "latency_p999") <= 0.020 * (1 + 1.0 / 128));
     /* The server stays busy: abandoned requests keep their place. */
-    CHECK(metric(&m, "gw", "utilization") > 0.97);
+    CHECK(harness_metric(&m, "gw", "utilization") > 0.97);
     gs_metrics_release(&m);
 }
 
@@ -87,9 +50,9 @@ static void determinism(void)
         "  s: {type: service, instances: 3, balance: random, servers: 1,\n"
         "      service: {dist: exponential, mean: 4ms}}\n";
     gs_metrics a, b, c;
-    CHECK_EQ(run(yaml, 1, &a), GS_OK);
-    CHECK_EQ(run(yaml, 1, &b), GS_OK);
-    CHECK_EQ(run(yaml, 2, &c), GS_OK);
+    CHECK_EQ(harness_run(yaml, 1, &a), GS_OK);
+    CHECK_EQ(harness_run(yaml, 1, &b), GS_OK);
+    CHECK_EQ(harness_run(yaml, 2, &c), GS_OK);
     CHECK_EQ(a.n, b.n);
     int same = a.n == b.n, differ = 0;
     for (size_t i = 0; same && i < a.n; i++) {
@@ -114,10 +77,10 @@ static void closed_deterministic(void)
         "workload: [{name: u, arrivals: {process: closed, users: 1, think: 90ms}, entry: gw}]\n"
         "components:\n  gw: {type: gateway, service: 10ms}\n";
     gs_metrics m;
-    CHECK_EQ(run(yaml, 0, &m), GS_OK);
-    CHECK_NEAR(metric(&m, "system", "latency_mean"), 0.010, 1e-12);
-    CHECK_NEAR(metric(&m, "system", "throughput"), 10.0, 0.2);
-    CHECK_NEAR(metric(&m, "gw", "utilization"), 0.1, 0.002);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "system", "latency_mean"), 0.010, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "system", "throughput"), 10.0, 0.2);
+    CHECK_NEAR(harness_metric(&m, "gw", "utilization"), 0.1, 0.002);
     gs_metrics_release(&m);
 }
 
@@ -132,10 +95,10 @@ static void network_hops(void)
         "  a: {type: gateway, service: 2ms, next: b}\n"
         "  b: {type: service, service: 3ms}\n";
     gs_metrics m;
-    CHECK_EQ(run(yaml, 0, &m), GS_OK);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
     /* 2 hops there, 2 back, 5ms of service. */
-    CHECK_NEAR(metric(&m, "system", "latency_mean"), 0.009, 1e-12);
-    CHECK_NEAR(metric(&m, "system", "latency_p99"), 0.009, 0.009 / 128);
+    CHECK_NEAR(harness_metric(&m, "system", "latency_mean"), 0.009, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "system", "latency_p99"), 0.009, 0.009 / 128);
     gs_metrics_release(&m);
 }
 
@@ -147,10 +110,10 @@ static void loss_system(void)
         "workload: [{name: c, arrivals: {process: deterministic, rate: 100/s}, entry: gw}]\n"
         "components:\n  gw: {type: gateway, servers: 1, capacity: 0, service: 15ms}\n";
     gs_metrics m;
-    CHECK_EQ(run(yaml, 0, &m), GS_OK);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
     /* Arrivals every 10ms, service 15ms: every other one is blocked. */
-    CHECK_NEAR(metric(&m, "gw", "blocked_ratio"), 0.5, 0.01);
-    CHECK_NEAR(metric(&m, "system", "error_ratio"), 0.5, 0.01);
+    CHECK_NEAR(harness_metric(&m, "gw", "blocked_ratio"), 0.5, 0.01);
+    CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), 0.5, 0.01);
     gs_metrics_release(&m);
 }
 
@@ -166,14 +129,14 @@ static void heavy_tail(void)
         "  gw: {type: service, instances: 4, servers: 50,\n"
         "       service: {dist: pareto, shape: 0.3, scale: 1ms}}\n";
     gs_metrics m;
-    CHECK_EQ(run(yaml, 3, &m), GS_OK);
+    CHECK_EQ(harness_run(yaml, 3, &m), GS_OK);
     int negative = 0;
     for (size_t i = 0; i < m.n; i++)
         if (m.v[i].value < 0)
             negative++;
     CHECK_EQ(negative, 0);
     CHECK_NEAR(outcome_sum(&m), 1.0, 1e-12);
-    CHECK(metric(&m, "system", "timeout_ratio") > 0.1);
+    CHECK(harness_metric(&m, "system", "timeout_ratio") > 0.1);
     gs_metrics_release(&m);
 }
 
@@ -186,8 +149,8 @@ static void deterministic_rate(void)
         "workload: [{name: a, arrivals: {process: deterministic, rate: 3e7/s}, entry: gw}]\n"
         "components:\n  gw: {type: gateway, servers: 100, service: 1ns}\n";
     gs_metrics m;
-    CHECK_EQ(run(yaml, 0, &m), GS_OK);
-    CHECK_NEAR(metric(&m, "system", "offered_rate"), 3e7, 3e7 * 1e-4);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "system", "offered_rate"), 3e7, 3e7 * 1e-4);
     gs_metrics_release(&m);
 }
 
@@ -207,7 +170,7 @@ static void allocation_failures(void)
     gs_alloc_fail_nth(0);
     long before = gs_alloc_count();
     gs_metrics m;
-    CHECK_EQ(run(yaml, 0, &m), GS_OK);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
     gs_metrics_release(&m);
     long total = gs_alloc_count() - before;
     CHECK(total > 10);
@@ -241,7 +204,6 @@ int main(void)
     heavy_tail();
     deterministic_rate();
     allocation_failures();
-    for (size_t i = 0; i < nscenarios; i++)
-        gs_scenario_free(scenarios[i]);
+    harness_done();
     return CHECK_DONE();
 }

@@ -1,39 +1,7 @@
 /* External provider: latency and error latency, error rate, rate limit,
  * cost per request and per 1k tokens into cost_per_1k_requests, and
  * outages failing calls in flight. */
-#include <math.h>
-#include <string.h>
-
-#include "sim/engine.h"
-#include "sim/error.h"
-#include "sim/scenario.h"
-#include "tests/check.h"
-
-static gs_scenario *scenarios[16];
-static size_t nscenarios;
-
-static int run(const char *yaml, gs_metrics *m, gs_diag *d)
-{
-    gs_diag_init(d);
-    gs_scenario *sc;
-    int rc = gs_scenario_load_string(yaml, "t.yaml", NULL, 0, &sc, d);
-    if (rc) {
-        fprintf(stderr, "%s\n", d->msg);
-        return rc;
-    }
-    scenarios[nscenarios++] = sc;
-    memset(m, 0, sizeof *m);
-    return gs_run_replication(sc, 0, m, NULL, NULL, d);
-}
-
-static double metric(const gs_metrics *m, const char *component, const char *name)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (!strcmp(m->v[i].component, component) && !strcmp(m->v[i].name, name))
-            return m->v[i].value;
-    fprintf(stderr, "no metric %s.%s\n", component, name);
-    return NAN;
-}
+#include "tests/harness.h"
 
 /* Deterministic latencies and tokens make latency and cost exact. */
 static void latency_and_cost(void)
@@ -46,12 +14,11 @@ static void latency_and_cost(void)
         "  cloud: {type: external, latency: 800ms,\n"
         "          cost: {per_request: 0.001, per_1k_tokens: 0.002}}\n";
     gs_metrics m;
-    gs_diag d;
-    CHECK_EQ(run(yaml, &m, &d), GS_OK);
-    CHECK_NEAR(metric(&m, "system", "latency_mean"), 0.8, 1e-9);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "system", "latency_mean"), 0.8, 1e-9);
     /* 0.001 + 0.002 * 500 / 1000 = 0.002 per request: 2 per 1000. */
-    CHECK_NEAR(metric(&m, "system", "cost_per_1k_requests"), 2.0, 1e-9);
-    CHECK_NEAR(metric(&m, "cloud", "cost_per_s"), 0.002 * 99 / 10, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "system", "cost_per_1k_requests"), 2.0, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "cloud", "cost_per_s"), 0.002 * 99 / 10, 1e-9);
     gs_metrics_release(&m);
 }
 
@@ -65,16 +32,15 @@ static void errors(void)
         "components:\n"
         "  cloud: {type: external, latency: 500ms, error_latency: 50ms, error_rate: 0.2}\n";
     gs_metrics m;
-    gs_diag d;
-    CHECK_EQ(run(yaml, &m, &d), GS_OK);
-    double n = metric(&m, "system", "offered_rate") * 100;
-    double e = metric(&m, "system", "error_ratio");
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    double n = harness_metric(&m, "system", "offered_rate") * 100;
+    double e = harness_metric(&m, "system", "error_ratio");
     CHECK_NEAR(e, 0.2, 5 * sqrt(0.2 * 0.8 / n));
     /* The provider counts calls answered in the window, the system the
      * requests sent in it: the same share up to the edges. */
-    CHECK_NEAR(metric(&m, "cloud", "error_ratio"), e, 5 * sqrt(0.2 * 0.8 / n));
+    CHECK_NEAR(harness_metric(&m, "cloud", "error_ratio"), e, 5 * sqrt(0.2 * 0.8 / n));
     /* Answered requests all took the full latency. */
-    CHECK_NEAR(metric(&m, "system", "latency_mean"), 0.5, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "system", "latency_mean"), 0.5, 1e-9);
     gs_metrics_release(&m);
 }
 
@@ -87,10 +53,9 @@ static void rate_limit(void)
         "components:\n"
         "  cloud: {type: external, latency: 10ms, rate_limit: {rate: 50/s}}\n";
     gs_metrics m;
-    gs_diag d;
-    CHECK_EQ(run(yaml, &m, &d), GS_OK);
-    CHECK_NEAR(metric(&m, "cloud", "rejected_ratio"), 0.5, 1e-2);
-    CHECK_NEAR(metric(&m, "system", "rejected_ratio"), 0.5, 1e-2);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "cloud", "rejected_ratio"), 0.5, 1e-2);
+    CHECK_NEAR(harness_metric(&m, "system", "rejected_ratio"), 0.5, 1e-2);
     gs_metrics_release(&m);
 }
 
@@ -104,13 +69,12 @@ static void outage(void)
         "components:\n"
         "  cloud: {type: external, latency: 500ms, outages: [{at: 2s, for: 2s}]}\n";
     gs_metrics m;
-    gs_diag d;
-    CHECK_EQ(run(yaml, &m, &d), GS_OK);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
     /* Calls at 1.5 .. 1.9 are in flight at 2s (5: the one due at exactly 2s
      * loses to the outage, scheduled earlier), calls at 2.0 .. 3.9 are
      * refused (20): 25 of 99. */
-    CHECK_NEAR(metric(&m, "system", "error_ratio"), 25.0 / 99, 1e-9);
-    CHECK_NEAR(metric(&m, "cloud", "down_ratio"), 0.2, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), 25.0 / 99, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "cloud", "down_ratio"), 0.2, 1e-9);
     gs_metrics_release(&m);
 }
 
@@ -121,15 +85,7 @@ static void bad(const char *comp, const char *pos, const char *phrase)
              "simulation: {duration: 1s}\n"
              "workload: [{name: a, arrivals: {process: poisson, rate: 1/s}, entry: cloud}]\n"
              "components:\n  cloud: %s\n", comp);
-    gs_diag d;
-    gs_diag_init(&d);
-    gs_scenario *sc = NULL;
-    CHECK_EQ(gs_scenario_load_string(yaml, "t.yaml", NULL, 0, &sc, &d), GS_EINVAL);
-    if (!strstr(d.msg, pos) || !strstr(d.msg, phrase)) {
-        fprintf(stderr, "message lacks '%s' / '%s': %s\n", pos, phrase, d.msg);
-        CHECK(0);
-    }
-    gs_scenario_free(sc);
+    harness_bad(yaml, pos, phrase);
 }
 
 int main(void)
@@ -144,7 +100,6 @@ int main(void)
         "did you mean 'per_request'");
     bad("{type: external, latency: 1s, cost: {per_1k_tokens: -1}}", "t.yaml:4:62:", ">= 0");
     bad("{type: external, latency: 1s, capacity: 3}", "t.yaml:4:40:", "unknown key");
-    for (size_t i = 0; i < nscenarios; i++)
-        gs_scenario_free(scenarios[i]);
+    harness_done();
     return CHECK_DONE();
 }

@@ -1,37 +1,7 @@
 /* Router and gateway routes/rate limit: each class reaches its own target,
  * others the default (or an error), and a token bucket rejects exactly what
  * exceeds its rate. */
-#include <math.h>
-#include <string.h>
-
-#include "sim/engine.h"
-#include "sim/error.h"
-#include "sim/scenario.h"
-#include "tests/check.h"
-
-static gs_scenario *scenarios[16];
-static size_t nscenarios;
-
-static int run(const char *yaml, gs_metrics *m, gs_diag *d)
-{
-    gs_diag_init(d);
-    gs_scenario *sc;
-    int rc = gs_scenario_load_string(yaml, "t.yaml", NULL, 0, &sc, d);
-    if (rc)
-        return rc;
-    scenarios[nscenarios++] = sc;
-    memset(m, 0, sizeof *m);
-    return gs_run_replication(sc, 0, m, NULL, NULL, d);
-}
-
-static double metric(const gs_metrics *m, const char *component, const char *name)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (!strcmp(m->v[i].component, component) && !strcmp(m->v[i].name, name))
-            return m->v[i].value;
-    fprintf(stderr, "no metric %s.%s\n", component, name);
-    return NAN;
-}
+#include "tests/harness.h"
 
 /* Deterministic streams make every count exact: arrivals at k / rate for
  * k = 1, 2, ... before 10s, so 99, 199 and 49 of them. */
@@ -49,14 +19,13 @@ static void routes_by_class(void)
         "  gb: {type: gateway, service: 1ms, routes: [{class: chat, to: s}], next: ga}\n"
         "  s: {type: service, service: 1ms}\n";
     gs_metrics m;
-    gs_diag d;
-    CHECK_EQ(run(yaml, &m, &d), GS_OK);
-    CHECK_NEAR(metric(&m, "ga", "throughput"), 9.9, 1e-9);
-    CHECK_NEAR(metric(&m, "gb", "throughput"), 19.9, 1e-9);
-    CHECK_NEAR(metric(&m, "s", "throughput"), 19.9, 1e-9);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "ga", "throughput"), 9.9, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "gb", "throughput"), 19.9, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "s", "throughput"), 19.9, 1e-9);
     /* misc has no route and the router no default: refused. */
-    CHECK_NEAR(metric(&m, "mw", "unrouted_ratio"), 49.0 / 347, 1e-9);
-    CHECK_NEAR(metric(&m, "system", "error_ratio"), 49.0 / 347, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "mw", "unrouted_ratio"), 49.0 / 347, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), 49.0 / 347, 1e-9);
     gs_metrics_release(&m);
 }
 
@@ -72,11 +41,10 @@ static void router_default(void)
         "  ga: {type: gateway, service: 1ms}\n"
         "  gb: {type: gateway, service: 1ms}\n";
     gs_metrics m;
-    gs_diag d;
-    CHECK_EQ(run(yaml, &m, &d), GS_OK);
-    CHECK_NEAR(metric(&m, "gb", "throughput"), 4.9, 1e-9);
-    CHECK_NEAR(metric(&m, "mw", "unrouted_ratio"), 0, 0);
-    CHECK_NEAR(metric(&m, "system", "ok_ratio"), 1, 0);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "gb", "throughput"), 4.9, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "mw", "unrouted_ratio"), 0, 0);
+    CHECK_NEAR(harness_metric(&m, "system", "ok_ratio"), 1, 0);
     gs_metrics_release(&m);
 }
 
@@ -90,11 +58,10 @@ static void rate_limit(void)
         "components:\n"
         "  gw: {type: gateway, servers: 4, service: 1ms, rate_limit: {rate: 50/s}}\n";
     gs_metrics m;
-    gs_diag d;
-    CHECK_EQ(run(yaml, &m, &d), GS_OK);
-    CHECK_NEAR(metric(&m, "gw", "rejected_ratio"), 0.5, 1e-3);
-    CHECK_NEAR(metric(&m, "system", "rejected_ratio"), 0.5, 1e-3);
-    CHECK_NEAR(metric(&m, "gw", "throughput"), 50, 0.1);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "gw", "rejected_ratio"), 0.5, 1e-3);
+    CHECK_NEAR(harness_metric(&m, "system", "rejected_ratio"), 0.5, 1e-3);
+    CHECK_NEAR(harness_metric(&m, "gw", "throughput"), 50, 0.1);
     gs_metrics_release(&m);
     /* Ten users send at once (t = 0.5s): a bucket of 10 takes the spike, a
      * bucket of 5 rejects half of it. */
@@ -105,28 +72,13 @@ static void rate_limit(void)
         "  gw: {type: gateway, servers: 10, service: 1ms, rate_limit: {rate: 1/s, burst: %d}}\n";
     char buf[512];
     snprintf(buf, sizeof buf, spike, 10);
-    CHECK_EQ(run(buf, &m, &d), GS_OK);
-    CHECK_NEAR(metric(&m, "gw", "rejected_ratio"), 0, 0);
+    CHECK_EQ(harness_run(buf, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "gw", "rejected_ratio"), 0, 0);
     gs_metrics_release(&m);
     snprintf(buf, sizeof buf, spike, 5);
-    CHECK_EQ(run(buf, &m, &d), GS_OK);
-    CHECK_NEAR(metric(&m, "gw", "rejected_ratio"), 0.5, 0);
+    CHECK_EQ(harness_run(buf, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "gw", "rejected_ratio"), 0.5, 0);
     gs_metrics_release(&m);
-}
-
-static void bad(const char *yaml, const char *pos, const char *phrase)
-{
-    gs_diag d;
-    gs_diag_init(&d);
-    gs_scenario *sc = NULL;
-    int rc = gs_scenario_load_string(yaml, "t.yaml", NULL, 0, &sc, &d);
-    CHECK_EQ(rc, GS_EINVAL);
-    if (rc == GS_OK)
-        gs_scenario_free(sc);
-    if (!strstr(d.msg, pos) || !strstr(d.msg, phrase)) {
-        fprintf(stderr, "message lacks '%s' / '%s': %s\n", pos, phrase, d.msg);
-        CHECK(0);
-    }
 }
 
 static void bad_inputs(void)
@@ -138,28 +90,28 @@ static void bad_inputs(void)
     char buf[1024];
     snprintf(buf, sizeof buf, "%s  mw: {type: router, routes: [{class: atuh, to: g}]}\n"
              "  g: {type: gateway, service: 1ms}\n", head);
-    bad(buf, "t.yaml:4:39:", "did you mean 'auth'");
+    harness_bad(buf, "t.yaml:4:39:", "did you mean 'auth'");
     snprintf(buf, sizeof buf, "%s  mw: {type: router, routes: [{class: auth, to: g}, "
              "{class: auth, to: g}]}\n  g: {type: gateway, service: 1ms}\n", head);
-    bad(buf, "t.yaml:4:61:", "routed twice");
+    harness_bad(buf, "t.yaml:4:61:", "routed twice");
     snprintf(buf, sizeof buf, "%s  mw: {type: router, routes: [{class: auth, to: h}]}\n"
              "  g: {type: gateway, service: 1ms}\n", head);
-    bad(buf, "t.yaml:4:49:", "no component named 'h'");
+    harness_bad(buf, "t.yaml:4:49:", "no component named 'h'");
     snprintf(buf, sizeof buf, "%s  mw: {type: router}\n  g: {type: gateway, service: 1ms}\n",
              head);
-    bad(buf, "t.yaml:4:7:", "missing required key 'routes'");
+    harness_bad(buf, "t.yaml:4:7:", "missing required key 'routes'");
     snprintf(buf, sizeof buf, "%s  mw: {type: router, routes: {class: auth, to: g}}\n"
              "  g: {type: gateway, service: 1ms}\n", head);
-    bad(buf, "t.yaml:4:30:", "expected a list");
+    harness_bad(buf, "t.yaml:4:30:", "expected a list");
     snprintf(buf, sizeof buf, "%s  mw: {type: gateway, service: 1ms, rate_limit: {rate: 5/s, "
              "brust: 2}}\n", head);
-    bad(buf, "t.yaml:4:61:", "did you mean 'burst'");
+    harness_bad(buf, "t.yaml:4:61:", "did you mean 'burst'");
     snprintf(buf, sizeof buf, "%s  mw: {type: gateway, service: 1ms, rate_limit: {rate: 5/s, "
              "burst: 0.5}}\n", head);
-    bad(buf, "t.yaml:4:68:", "burst: must be >= 1");
+    harness_bad(buf, "t.yaml:4:68:", "burst: must be >= 1");
     snprintf(buf, sizeof buf, "%s  mw: {type: router, routes: [{class: auth, to: g}], "
              "default: mw}\n  g: {type: gateway, service: 1ms}\n", head);
-    bad(buf, "t.yaml:4:", "itself");
+    harness_bad(buf, "t.yaml:4:", "itself");
 }
 
 int main(void)
@@ -168,7 +120,6 @@ int main(void)
     router_default();
     rate_limit();
     bad_inputs();
-    for (size_t i = 0; i < nscenarios; i++)
-        gs_scenario_free(scenarios[i]);
+    harness_done();
     return CHECK_DONE();
 }
