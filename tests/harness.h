@@ -14,7 +14,7 @@
 #include "sim/scenario.h"
 #include "tests/check.h"
 
-static gs_scenario *harness_loaded[64];
+static gs_scenario *harness_loaded[256];
 static size_t harness_nloaded;
 
 /* The scenario of yaml (source name "t.yaml"), or NULL with the message
@@ -28,6 +28,8 @@ static inline gs_scenario *harness_load(const char *yaml)
         fprintf(stderr, "%s\n", d.msg);
         return NULL;
     }
+    /* A test that loads more than this must free its own; CHECK says so. */
+    CHECK(harness_nloaded < sizeof harness_loaded / sizeof harness_loaded[0]);
     if (harness_nloaded < sizeof harness_loaded / sizeof harness_loaded[0])
         harness_loaded[harness_nloaded++] = sc;
     return sc;

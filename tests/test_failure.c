@@ -17,7 +17,7 @@
 #include "sim/error.h"
 #include "sim/node.h"
 #include "sim/scenario.h"
-#include "tests/check.h"
+#include "tests/harness.h"
 
 /* ---- parsing ---- */
 
@@ -176,40 +176,6 @@ static void parse_bad(void)
 
 /* ---- scenarios ---- */
 
-static double metric(const gs_metrics *m, const char *component, const char *name)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (!strcmp(m->v[i].component, component) && !strcmp(m->v[i].name, name))
-            return m->v[i].value;
-    fprintf(stderr, "no metric %s.%s\n", component, name);
-    return NAN;
-}
-
-/* Metric names point into the scenario, so it lives until the test ends. */
-static gs_scenario *scenarios[64];
-static size_t nscenarios;
-
-static int run(const char *yaml, uint64_t rep, gs_metrics *m)
-{
-    gs_diag d;
-    gs_diag_init(&d);
-    gs_scenario *sc;
-    memset(m, 0, sizeof *m);
-    int rc = gs_scenario_load_string(yaml, "test", NULL, 0, &sc, &d);
-    if (rc) {
-        fprintf(stderr, "%s\n", d.msg);
-        return rc;
-    }
-    rc = gs_run_replication(sc, rep, m, NULL, NULL, &d);
-    if (rc)
-        fprintf(stderr, "%s\n", d.msg);
-    if (nscenarios < sizeof scenarios / sizeof scenarios[0])
-        scenarios[nscenarios++] = sc;
-    else
-        gs_scenario_free(sc);
-    return rc;
-}
-
 /* Deterministic arrivals every 100ms (k/10 s, k = 1 .. 199), two servers
  * of 150ms, an outage over [10s, 15s). The request sent at 9.9s is in
  * service at 10s and fails; the 50 sent in [10s, 15s) fail (the outage
@@ -225,17 +191,17 @@ static void outage_counts(void)
         "components:\n"
         "  gw: {type: gateway, servers: 2, service: 150ms, outages: [{at: 10s, for: 5s}]}\n";
     gs_metrics m;
-    CHECK_EQ(run(yaml, 0, &m), GS_OK);
-    CHECK_NEAR(metric(&m, "system", "error_ratio"), 51.0 / 199, 1e-12);
-    CHECK_NEAR(metric(&m, "system", "ok_ratio"), 148.0 / 199, 1e-12);
-    CHECK_NEAR(metric(&m, "system", "availability"), 148.0 / 199, 1e-12);
-    CHECK_NEAR(metric(&m, "gw", "down_ratio"), 0.25, 0);
-    CHECK_NEAR(metric(&m, "gw", "utilization"), 22.25 / 40, 1e-12);
-    CHECK_NEAR(metric(&m, "gw", "blocked_ratio"), 0, 0);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), 51.0 / 199, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "system", "ok_ratio"), 148.0 / 199, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "system", "availability"), 148.0 / 199, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "gw", "down_ratio"), 0.25, 0);
+    CHECK_NEAR(harness_metric(&m, "gw", "utilization"), 22.25 / 40, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "gw", "blocked_ratio"), 0, 0);
     /* 147 completions inside the window (the last ends at 20.05s). */
-    CHECK_NEAR(metric(&m, "gw", "throughput"), 147.0 / 20, 1e-12);
-    CHECK_NEAR(metric(&m, "gw", "response_mean"), 0.150, 1e-12);
-    CHECK_NEAR(metric(&m, "system", "latency_mean"), 0.150, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "gw", "throughput"), 147.0 / 20, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "gw", "response_mean"), 0.150, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "system", "latency_mean"), 0.150, 1e-12);
     gs_metrics_release(&m);
 
     /* Without the outage nothing fails and down_ratio is 0. */
@@ -243,9 +209,9 @@ static void outage_counts(void)
         "simulation: {duration: 20s, replications: 1}\n"
         "workload: [{name: c, arrivals: {process: deterministic, rate: 10/s}, entry: gw}]\n"
         "components:\n  gw: {type: gateway, servers: 2, service: 150ms}\n";
-    CHECK_EQ(run(plain, 0, &m), GS_OK);
-    CHECK_NEAR(metric(&m, "system", "error_ratio"), 0, 0);
-    CHECK_NEAR(metric(&m, "gw", "down_ratio"), 0, 0);
+    CHECK_EQ(harness_run(plain, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), 0, 0);
+    CHECK_NEAR(harness_metric(&m, "gw", "down_ratio"), 0, 0);
     gs_metrics_release(&m);
 
     /* The window is [warmup, duration): 5s down out of 15s, and two
@@ -256,10 +222,10 @@ static void outage_counts(void)
         "components:\n"
         "  gw: {type: gateway, servers: 2, service: 150ms,\n"
         "       outages: [{at: 12s, for: 3s}, {at: 10s, for: 4s}, {at: 1s, for: 1s}]}\n";
-    CHECK_EQ(run(warm, 0, &m), GS_OK);
-    CHECK_NEAR(metric(&m, "gw", "down_ratio"), 5.0 / 15, 1e-15);
+    CHECK_EQ(harness_run(warm, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "gw", "down_ratio"), 5.0 / 15, 1e-15);
     /* Counted: k = 50 .. 199 (150); failed: 9.9s and [10s, 15s). */
-    CHECK_NEAR(metric(&m, "system", "error_ratio"), 51.0 / 150, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), 51.0 / 150, 1e-12);
     gs_metrics_release(&m);
 }
 
@@ -275,12 +241,12 @@ static void queue_fails(void)
         "components:\n"
         "  gw: {type: gateway, servers: 1, service: 1s, outages: [{at: 2s, for: 1s}]}\n";
     gs_metrics m;
-    CHECK_EQ(run(yaml, 0, &m), GS_OK);
-    CHECK_NEAR(metric(&m, "system", "error_ratio"), 28.0 / 39, 1e-12);
-    CHECK_NEAR(metric(&m, "system", "ok_ratio"), 11.0 / 39, 1e-12);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), 28.0 / 39, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "system", "ok_ratio"), 11.0 / 39, 1e-12);
     /* Sent at 1s and 3s: 1s each; sent at 3 + 0.1j (j = 1 .. 9): served
      * in [3 + j, 4 + j), latency 1 + 0.9 j. */
-    CHECK_NEAR(metric(&m, "system", "latency_mean"), 51.5 / 11, 1e-9);
+    CHECK_NEAR(harness_metric(&m, "system", "latency_mean"), 51.5 / 11, 1e-9);
     gs_metrics_release(&m);
 }
 
@@ -318,11 +284,11 @@ static void failure_timing(void)
         char yaml[1024];
         snprintf(yaml, sizeof yaml, fmt, cases[i].timeout, cases[i].deadline);
         gs_metrics m;
-        CHECK_EQ(run(yaml, 0, &m), GS_OK);
-        CHECK_NEAR(metric(&m, "system", "error_ratio"), cases[i].error, 1e-12);
-        CHECK_NEAR(metric(&m, "system", "timeout_ratio"), cases[i].timeout_ratio, 1e-12);
+        CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+        CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), cases[i].error, 1e-12);
+        CHECK_NEAR(harness_metric(&m, "system", "timeout_ratio"), cases[i].timeout_ratio, 1e-12);
         if (!cases[i].deadline[0])
-            CHECK_NEAR(metric(&m, "system", "latency_mean"), 0.502, 1e-12);
+            CHECK_NEAR(harness_metric(&m, "system", "latency_mean"), 0.502, 1e-12);
         gs_metrics_release(&m);
     }
 }
@@ -336,10 +302,10 @@ static void slowdowns(void)
         "workload: [{name: c, arrivals: {process: deterministic, rate: 10/s}, entry: gw}]\n"
         "components:\n"
         "  gw: {type: gateway, service: 10ms, slowdowns: [{at: 0s, for: 100s, factor: 2}]}\n";
-    CHECK_EQ(run(all, 0, &m), GS_OK);
-    CHECK_NEAR(metric(&m, "gw", "response_mean"), 0.020, 1e-12);
-    CHECK_NEAR(metric(&m, "gw", "down_ratio"), 0, 0);
-    CHECK_NEAR(metric(&m, "system", "availability"), 1, 0);
+    CHECK_EQ(harness_run(all, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "gw", "response_mean"), 0.020, 1e-12);
+    CHECK_NEAR(harness_metric(&m, "gw", "down_ratio"), 0, 0);
+    CHECK_NEAR(harness_metric(&m, "system", "availability"), 1, 0);
     gs_metrics_release(&m);
 
     /* Factor 2 on [0, 10s), 1.5 on [5s, 15s): 2 before 5s, 3 after. */
@@ -349,8 +315,8 @@ static void slowdowns(void)
         "components:\n"
         "  gw: {type: gateway, service: 10ms,\n"
         "       slowdowns: [{at: 0s, for: 10s, factor: 2}, {at: 5s, for: 10s, factor: 1.5}]}\n";
-    CHECK_EQ(run(part, 0, &m), GS_OK);
-    CHECK_NEAR(metric(&m, "gw", "response_mean"), (49 * 0.020 + 50 * 0.030) / 99, 1e-12);
+    CHECK_EQ(harness_run(part, 0, &m), GS_OK);
+    CHECK_NEAR(harness_metric(&m, "gw", "response_mean"), (49 * 0.020 + 50 * 0.030) / 99, 1e-12);
     gs_metrics_release(&m);
 
     /* Random service times: the slowdown draws nothing, so the same draws
@@ -363,14 +329,14 @@ static void slowdowns(void)
     char yaml[1024];
     snprintf(yaml, sizeof yaml, expo, "");
     gs_metrics plain, slow;
-    CHECK_EQ(run(yaml, 4, &plain), GS_OK);
+    CHECK_EQ(harness_run(yaml, 4, &plain), GS_OK);
     snprintf(yaml, sizeof yaml, expo, ",\n       slowdowns: [{at: 0s, for: 1h, factor: 2}]");
-    CHECK_EQ(run(yaml, 4, &slow), GS_OK);
-    CHECK_NEAR(metric(&slow, "gw", "response_mean"), 2 * metric(&plain, "gw", "response_mean"),
+    CHECK_EQ(harness_run(yaml, 4, &slow), GS_OK);
+    CHECK_NEAR(harness_metric(&slow, "gw", "response_mean"), 2 * harness_metric(&plain, "gw", "response_mean"),
                1e-9);
     /* 999 requests, no queueing (gaps of 100ms): 5 standard errors of a
      * mean of exponentials of mean 2ms. */
-    CHECK_NEAR(metric(&slow, "gw", "response_mean"), 0.002, 5 * 0.002 / sqrt(999));
+    CHECK_NEAR(harness_metric(&slow, "gw", "response_mean"), 0.002, 5 * 0.002 / sqrt(999));
     gs_metrics_release(&plain);
     gs_metrics_release(&slow);
 }
@@ -388,9 +354,9 @@ static void own_stream(void)
     char yaml[1024];
     gs_metrics a, b;
     snprintf(yaml, sizeof yaml, fmt, "");
-    CHECK_EQ(run(yaml, 1, &a), GS_OK);
+    CHECK_EQ(harness_run(yaml, 1, &a), GS_OK);
     snprintf(yaml, sizeof yaml, fmt, ", failures: {mtbf: 100000h, mttr: 1s}");
-    CHECK_EQ(run(yaml, 1, &b), GS_OK);
+    CHECK_EQ(harness_run(yaml, 1, &b), GS_OK);
     CHECK_EQ(a.n, b.n);
     int same = a.n == b.n;
     for (size_t i = 0; same && i < a.n; i++)
@@ -418,16 +384,16 @@ static void random_failures(void)
         "       failures: {mtbf: {dist: weibull, shape: 1.5, scale: 1s},\n"
         "                  mttr: {dist: uniform, min: 0.1s, max: 0.3s}}}\n";
     gs_metrics m;
-    CHECK_EQ(run(yaml, 7, &m), GS_OK);
+    CHECK_EQ(harness_run(yaml, 7, &m), GS_OK);
     double eu = gsl_sf_gamma(1 + 1 / 1.5);
     double vu = gsl_sf_gamma(1 + 2 / 1.5) - eu * eu;
     double ed = 0.2, vd = 0.04 / 12;
     double p = ed / (eu + ed);
     double var = ((1 - p) * (1 - p) * vd + p * p * vu) / ((eu + ed) * 20000);
-    double down = metric(&m, "gw", "down_ratio");
+    double down = harness_metric(&m, "gw", "down_ratio");
     CHECK_NEAR(down, p, 5 * sqrt(var));
     double n = 10 * 20000;
-    CHECK_NEAR(metric(&m, "system", "error_ratio"), down, 5 * sqrt(p * (1 - p) / n) + 1e-5);
+    CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), down, 5 * sqrt(p * (1 - p) / n) + 1e-5);
     gs_metrics_release(&m);
 
     /* An outage over a random failure: down until both are over, so the
@@ -438,9 +404,9 @@ static void random_failures(void)
         "components:\n"
         "  gw: {type: gateway, service: 1ms, failures: {mtbf: 5s, mttr: 5s},\n"
         "       outages: [{at: 0s, for: 50s}]}\n";
-    CHECK_EQ(run(both, 2, &m), GS_OK);
-    CHECK(metric(&m, "gw", "down_ratio") > 0.5);
-    CHECK(metric(&m, "gw", "down_ratio") < 1);
+    CHECK_EQ(harness_run(both, 2, &m), GS_OK);
+    CHECK(harness_metric(&m, "gw", "down_ratio") > 0.5);
+    CHECK(harness_metric(&m, "gw", "down_ratio") < 1);
     gs_metrics_release(&m);
 }
 
@@ -462,9 +428,9 @@ static void allocation_failures(void)
     gs_alloc_fail_nth(0);
     long before = gs_alloc_count();
     gs_metrics m;
-    CHECK_EQ(run(yaml, 0, &m), GS_OK);
-    CHECK(metric(&m, "gw", "down_ratio") > 0);
-    CHECK(metric(&m, "s", "down_ratio") > 0);
+    CHECK_EQ(harness_run(yaml, 0, &m), GS_OK);
+    CHECK(harness_metric(&m, "gw", "down_ratio") > 0);
+    CHECK(harness_metric(&m, "s", "down_ratio") > 0);
     gs_metrics_release(&m);
     long total = gs_alloc_count() - before;
     CHECK(total > 10);
@@ -499,7 +465,6 @@ int main(void)
     own_stream();
     random_failures();
     allocation_failures();
-    for (size_t i = 0; i < nscenarios; i++)
-        gs_scenario_free(scenarios[i]);
+    harness_done();
     return CHECK_DONE();
 }

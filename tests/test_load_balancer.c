@@ -3,63 +3,32 @@
  * random in latency, health checks detect an outage after `fall` failed
  * checks and never sooner, retries hide a dead target, and bad keys are
  * errors at their position. */
-#include <math.h>
-#include <string.h>
-
 #include "analysis/theory.h"
-#include "sim/engine.h"
-#include "sim/error.h"
-#include "sim/scenario.h"
-#include "tests/check.h"
-
-static gs_scenario *load(const char *yaml)
-{
-    gs_diag d;
-    gs_diag_init(&d);
-    gs_scenario *sc = NULL;
-    int rc = gs_scenario_load_string(yaml, "t.yaml", NULL, 0, &sc, &d);
-    CHECK_EQ(rc, GS_OK);
-    if (rc)
-        fprintf(stderr, "%s\n", d.msg);
-    return rc ? NULL : sc;
-}
+#include "tests/harness.h"
 
 /* Run replication rep of sc into m (released by the caller). */
 static int run(const gs_scenario *sc, uint64_t rep, gs_metrics *m)
 {
-    gs_diag d;
-    gs_diag_init(&d);
-    memset(m, 0, sizeof *m);
-    int rc = gs_run_replication(sc, rep, m, NULL, NULL, &d);
+    int rc = harness_run_sc(sc, rep, m);
     CHECK_EQ(rc, GS_OK);
     return rc;
-}
-
-static double metric(const gs_metrics *m, const char *component, const char *name)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (!strcmp(m->v[i].component, component) && !strcmp(m->v[i].name, name))
-            return m->v[i].value;
-    fprintf(stderr, "no metric %s.%s\n", component, name);
-    return NAN;
 }
 
 /* Mean and standard error over reps replications of one metric. */
 static void over_reps(const char *yaml, size_t reps, const char *component, const char *name,
                       double *mean, double *se)
 {
-    gs_scenario *sc = load(yaml);
+    gs_scenario *sc = harness_load(yaml);
     double s = 0, s2 = 0;
     for (size_t k = 0; sc && k < reps; k++) {
         gs_metrics m;
         if (run(sc, k, &m) == GS_OK) {
-            double v = metric(&m, component, name);
+            double v = harness_metric(&m, component, name);
             s += v;
             s2 += v * v;
         }
         gs_metrics_release(&m);
     }
-    gs_scenario_free(sc);
     *mean = s / (double)reps;
     *se = sqrt((s2 - s * s / (double)reps) / (double)(reps - 1) / (double)reps);
 }
@@ -68,7 +37,7 @@ static void over_reps(const char *yaml, size_t reps, const char *component, cons
  * the even ones to b. */
 static void round_robin_exact(void)
 {
-    gs_scenario *sc = load(
+    gs_scenario *sc = harness_load(
         "simulation: {duration: 10s, replications: 1}\n"
         "workload: [{name: w, arrivals: {process: deterministic, rate: 100/s}, entry: lb}]\n"
         "components:\n"
@@ -77,13 +46,12 @@ static void round_robin_exact(void)
         "  b: {type: service, service: 1ms}\n");
     gs_metrics m;
     if (sc && run(sc, 0, &m) == GS_OK) {
-        CHECK_NEAR(metric(&m, "a", "throughput"), 50.0, 1e-9);
-        CHECK_NEAR(metric(&m, "b", "throughput"), 49.9, 1e-9);
-        CHECK_NEAR(metric(&m, "lb", "throughput"), 99.9, 1e-9);
-        CHECK_NEAR(metric(&m, "lb", "retry_ratio"), 0, 0);
+        CHECK_NEAR(harness_metric(&m, "a", "throughput"), 50.0, 1e-9);
+        CHECK_NEAR(harness_metric(&m, "b", "throughput"), 49.9, 1e-9);
+        CHECK_NEAR(harness_metric(&m, "lb", "throughput"), 99.9, 1e-9);
+        CHECK_NEAR(harness_metric(&m, "lb", "retry_ratio"), 0, 0);
     }
     gs_metrics_release(&m);
-    gs_scenario_free(sc);
 }
 
 /* Weights {3, 1}: each request goes to a with probability 3/4
@@ -91,7 +59,7 @@ static void round_robin_exact(void)
  * sqrt(p(1-p)/n). */
 static void weighted_split(void)
 {
-    gs_scenario *sc = load(
+    gs_scenario *sc = harness_load(
         "simulation: {duration: 20s, replications: 1, seed: 7}\n"
         "workload: [{name: w, arrivals: {process: poisson, rate: 1000/s}, entry: lb}]\n"
         "components:\n"
@@ -100,19 +68,18 @@ static void weighted_split(void)
         "  b: {type: service, servers: 100, service: 1us}\n");
     gs_metrics m;
     if (sc && run(sc, 0, &m) == GS_OK) {
-        double na = metric(&m, "a", "throughput") * 20, nb = metric(&m, "b", "throughput") * 20;
+        double na = harness_metric(&m, "a", "throughput") * 20, nb = harness_metric(&m, "b", "throughput") * 20;
         double n = na + nb, p = 0.75;
         CHECK(n > 19000);
         CHECK_NEAR(na / n, p, 5 * sqrt(p * (1 - p) / n));
     }
     gs_metrics_release(&m);
-    gs_scenario_free(sc);
 }
 
 /* One key only: hashing sends every request to the same target. */
 static void hash_sticky(void)
 {
-    gs_scenario *sc = load(
+    gs_scenario *sc = harness_load(
         "simulation: {duration: 10s, replications: 1}\n"
         "workload: [{name: w, arrivals: {process: poisson, rate: 100/s}, keys: {count: 1},\n"
         "            entry: lb}]\n"
@@ -123,14 +90,13 @@ static void hash_sticky(void)
         "  c: {type: service, servers: 10, service: 1us}\n");
     gs_metrics m;
     if (sc && run(sc, 0, &m) == GS_OK) {
-        double t[3] = {metric(&m, "a", "throughput"), metric(&m, "b", "throughput"),
-                       metric(&m, "c", "throughput")};
+        double t[3] = {harness_metric(&m, "a", "throughput"), harness_metric(&m, "b", "throughput"),
+                       harness_metric(&m, "c", "throughput")};
         int busy = (t[0] > 0) + (t[1] > 0) + (t[2] > 0);
         CHECK_EQ(busy, 1);
-        CHECK_NEAR(t[0] + t[1] + t[2], metric(&m, "lb", "throughput"), 1e-9);
+        CHECK_NEAR(t[0] + t[1] + t[2], harness_metric(&m, "lb", "throughput"), 1e-9);
     }
     gs_metrics_release(&m);
-    gs_scenario_free(sc);
 }
 
 /* Random splitting of Poisson(1000/s) in two halves makes each server an
@@ -205,7 +171,7 @@ static void health_detection(void)
     for (int v = 0; v < 2; v++) {
         char buf[1024];
         snprintf(buf, sizeof buf, fmt, ct[v]);
-        gs_scenario *sc = load(buf);
+        gs_scenario *sc = harness_load(buf);
         const size_t reps = 8;
         double sum = 0;
         for (size_t k = 0; sc && k < reps; k++) {
@@ -214,18 +180,17 @@ static void health_detection(void)
                 gs_metrics_release(&m);
                 break;
             }
-            double errors = metric(&m, "lb", "error_ratio") * 3999;
+            double errors = harness_metric(&m, "lb", "error_ratio") * 3999;
             double delay = errors / 50 - lag[v];   /* seconds of traffic to b lost */
             /* Never sooner than fall checks, never later: 2 < D <= 3,
              * give or take one request at each end. */
             CHECK(delay > 2 - 0.021 && delay <= 3 + 0.021);
-            CHECK_NEAR(metric(&m, "lb", "marked_down"), 1, 0);
+            CHECK_NEAR(harness_metric(&m, "lb", "marked_down"), 1, 0);
             sum += delay;
             gs_metrics_release(&m);
         }
         /* D - 2 is uniform on (0, 1]: standard deviation 1/sqrt(12). */
         CHECK_NEAR(sum / (double)reps, 2.5, 5 / sqrt(12.0 * (double)reps) + 0.02);
-        gs_scenario_free(sc);
     }
 }
 
@@ -234,7 +199,7 @@ static void health_detection(void)
  * every request succeeds. */
 static void retry_on_error(void)
 {
-    gs_scenario *sc = load(
+    gs_scenario *sc = harness_load(
         "simulation: {duration: 10s, replications: 1}\n"
         "workload: [{name: w, arrivals: {process: deterministic, rate: 100/s}, entry: lb}]\n"
         "components:\n"
@@ -243,17 +208,16 @@ static void retry_on_error(void)
         "  b: {type: service, service: 1ms, outages: [{at: 0s, for: 1h}]}\n");
     gs_metrics m;
     if (sc && run(sc, 0, &m) == GS_OK) {
-        CHECK_NEAR(metric(&m, "system", "ok_ratio"), 1, 0);
-        double rpr = metric(&m, "system", "retries_per_request");
+        CHECK_NEAR(harness_metric(&m, "system", "ok_ratio"), 1, 0);
+        double rpr = harness_metric(&m, "system", "retries_per_request");
         CHECK_NEAR(rpr, 499.0 / 999, 1e-12);
-        CHECK_NEAR(metric(&m, "system", "load_amplification"), 1 + rpr, 1e-12);
-        CHECK_NEAR(metric(&m, "lb", "retry_ratio"), 499.0 / 999, 1e-12);
-        CHECK_NEAR(metric(&m, "lb", "error_ratio"), 0, 0);
+        CHECK_NEAR(harness_metric(&m, "system", "load_amplification"), 1 + rpr, 1e-12);
+        CHECK_NEAR(harness_metric(&m, "lb", "retry_ratio"), 499.0 / 999, 1e-12);
+        CHECK_NEAR(harness_metric(&m, "lb", "error_ratio"), 0, 0);
     }
     gs_metrics_release(&m);
-    gs_scenario_free(sc);
     /* Without the retry half of them fail. */
-    sc = load(
+    sc = harness_load(
         "simulation: {duration: 10s, replications: 1}\n"
         "workload: [{name: w, arrivals: {process: deterministic, rate: 100/s}, entry: lb}]\n"
         "components:\n"
@@ -261,24 +225,8 @@ static void retry_on_error(void)
         "  a: {type: service, service: 1ms}\n"
         "  b: {type: service, service: 1ms, outages: [{at: 0s, for: 1h}]}\n");
     if (sc && run(sc, 0, &m) == GS_OK)
-        CHECK_NEAR(metric(&m, "system", "error_ratio"), 499.0 / 999, 1e-12);
+        CHECK_NEAR(harness_metric(&m, "system", "error_ratio"), 499.0 / 999, 1e-12);
     gs_metrics_release(&m);
-    gs_scenario_free(sc);
-}
-
-static void bad(const char *yaml, const char *pos, const char *phrase)
-{
-    gs_diag d;
-    gs_diag_init(&d);
-    gs_scenario *sc = NULL;
-    int rc = gs_scenario_load_string(yaml, "t.yaml", NULL, 0, &sc, &d);
-    CHECK_EQ(rc, GS_EINVAL);
-    if (rc == GS_OK)
-        gs_scenario_free(sc);
-    if (!strstr(d.msg, pos) || !strstr(d.msg, phrase)) {
-        fprintf(stderr, "message lacks '%s' / '%s': %s\n", pos, phrase, d.msg);
-        CHECK(0);
-    }
 }
 
 static void bad_inputs(void)
@@ -323,7 +271,7 @@ static void bad_inputs(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[1024];
         snprintf(buf, sizeof buf, "%s%s", head, cases[i].line);
-        bad(buf, cases[i].pos, cases[i].phrase);
+        harness_bad(buf, cases[i].pos, cases[i].phrase);
     }
 }
 
@@ -337,5 +285,6 @@ int main(void)
     health_detection();
     retry_on_error();
     bad_inputs();
+    harness_done();
     return CHECK_DONE();
 }
