@@ -27,9 +27,16 @@
  *  - Availability of an alternating up/down process: the renewal-reward
  *    theorem, S. M. Ross, Stochastic Processes (Wiley, 2nd ed. 1996), §3.6;
  *    PASTA: R. W. Wolff, "Poisson arrivals see time averages", Operations
- *    Research 30(2), 1982. */
+ *    Research 30(2), 1982.
+ *  - LRU hit ratio: H. Che, Y. Tung, Z. Wang, "Hierarchical Web caching
+ *    systems: modeling, design and experimental results", IEEE JSAC 20(7),
+ *    2002 (the characteristic-time approximation); C. Fricker, P. Robert,
+ *    J. Roberts, "A versatile and accurate approximation for LRU cache
+ *    performance", ITC 24, 2012 (why it is accurate, and asymptotically
+ *    exact as the number of keys grows). */
 #include "analysis/theory.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -613,4 +620,56 @@ double gs_availability_served(double mtbf, double mttr, double service_s)
     if (!(service_s >= 0) || !isfinite(service_s))
         return NAN;
     return gs_availability(mtbf, mttr) * exp(-service_s / mtbf);
+}
+
+/* The expected number of distinct keys requested in time T (Poisson
+ * requests at unit total rate): sum_k (1 - e^(-p_k T)), increasing in T. */
+static double che_occupancy(const double *p, long count, double t)
+{
+    ksum s = {0, 0};
+    for (long k = 0; k < count; k++)
+        ksum_add(&s, -expm1(-p[k] * t));
+    return ksum_value(&s);
+}
+
+double gs_lru_hit_che(long count, double zipf, long capacity)
+{
+    if (count < 1 || capacity < 0 || !finite_nonneg(zipf))
+        return NAN;
+    if (capacity >= count)
+        return 1.0;
+    if (capacity == 0)
+        return 0.0;
+    if (zipf == 0)
+        return (double)capacity / (double)count;   /* every key alike */
+    double *p = gs_malloc((size_t)count * sizeof *p);
+    if (!p)
+        return NAN;
+    ksum norm = {0, 0};
+    for (long k = count; k >= 1; k--)   /* smallest terms first */
+        ksum_add(&norm, pow((double)k, -zipf));
+    double z = ksum_value(&norm);
+    for (long k = 0; k < count; k++)
+        p[k] = pow((double)(k + 1), -zipf) / z;
+    /* Bracket T: occupancy(0) = 0 < capacity < count = occupancy(inf).
+     * Bisection on log T halves the bracket each step; 200 steps reach the
+     * resolution of a double whatever the scale of T. */
+    double lo = 1.0, hi = 1.0;
+    while (che_occupancy(p, count, lo) > (double)capacity)
+        lo /= 2;
+    while (che_occupancy(p, count, hi) < (double)capacity)
+        hi *= 2;
+    for (int i = 0; i < 200 && hi > lo * (1 + 4 * DBL_EPSILON); i++) {
+        double mid = sqrt(lo * hi);
+        if (che_occupancy(p, count, mid) < (double)capacity)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    double t = sqrt(lo * hi);
+    ksum h = {0, 0};
+    for (long k = 0; k < count; k++)
+        ksum_add(&h, p[k] * -expm1(-p[k] * t));
+    gs_free(p);
+    return ksum_value(&h);
 }

@@ -98,4 +98,15 @@ double gs_availability(double mtbf, double mttr);
  * waiting request is exposed longer). service_s >= 0; NaN otherwise. */
 double gs_availability_served(double mtbf, double mttr, double service_s);
 
+/* Che's approximation of the hit ratio of an LRU cache of `capacity`
+ * entries under the independent reference model with `count` keys, key k
+ * requested with probability p_k = k^-zipf / sum_j j^-zipf: the
+ * characteristic time T solves sum_k (1 - e^(-p_k T)) = capacity, and the
+ * hit ratio is sum_k p_k (1 - e^(-p_k T)). count >= 1, zipf >= 0 finite,
+ * capacity >= 0 (capacity >= count gives 1, capacity 0 gives 0; zipf 0
+ * gives capacity / count exactly); NaN otherwise or when memory runs out.
+ * Cost O(count) memory and O(count) time per step of a bisection of
+ * about 60 steps (count = 10^6: a few seconds). An approximation, not an exact result: see theory.c. */
+double gs_lru_hit_che(long count, double zipf, long capacity);
+
 #endif

@@ -188,6 +188,28 @@ static size_t availability(check *c)
     return n;
 }
 
+static size_t lru(check *c)
+{
+    /* LRU of 100 entries, Poisson requests at 2000/s over 1000 keys of
+     * Zipf(0.8) popularity: Che's approximation. It is not exact, but for
+     * these parameters it is well inside the verdict's interval: a
+     * separate LRU simulation of the independent reference model (4 * 10^7
+     * requests) gives 0.37781 +- 0.0001 against Che's 0.37779 (Fricker,
+     * Robert and Roberts 2012 show why the approximation is accurate once
+     * the cache holds more than a few dozen entries), while the interval here is about
+     * +- 0.001. The simulated cache fills a key only when the miss's
+     * answer comes back, one service time S later, so a request for the
+     * key in that gap misses where the model would hit; the fill also
+     * comes S later, so the entry leaves S later too, which wins most of
+     * those hits back. Measured (same keys, with and without the gap):
+     * S = 1ms lowers the hit ratio by 0.0006, most of the interval; the
+     * S = 10us used here by about 100 times less. */
+    size_t n = 0;
+    c[n++] = (check){"kc", "hit_ratio", gs_lru_hit_che(1000, 0.8, 100), 0};
+    c[n++] = (check){"kc", "throughput", 2000, 0};
+    return n;
+}
+
 static const vcase cases[] = {
     {"mm1", "M/M/1, rho = 0.8",
      "name: mm1\n" SIM("300s", "30s", "20")
@@ -250,6 +272,13 @@ static const vcase cases[] = {
      "components:\n  gw: {type: gateway, servers: 4, service: 1ms,\n"
      "       failures: {mtbf: 2s, mttr: 0.5s}}\n",
      availability},
+    {"lru", "LRU cache of 100 over 1000 Zipf(0.8) keys (Che's approximation)",
+     "name: lru\n" SIM("105s", "5s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 2000/s},\n"
+     "            keys: {count: 1000, zipf: 0.8}, entry: kc}]\n"
+     "components:\n  kc: {type: cache, capacity: 100, hit_latency: 0s, next: svc}\n"
+     "  svc: {type: service, servers: 8, service: 10us}\n",
+     lru},
 };
 
 typedef struct vrow {

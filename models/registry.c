@@ -8,13 +8,14 @@ extern const gs_component_type gs_service_type;
 extern const gs_component_type gs_router_type;
 extern const gs_component_type gs_load_balancer_type;
 extern const gs_component_type gs_external_type;
+extern const gs_component_type gs_cache_type;
 
 static const gs_component_type *const types[] = {&gs_gateway_type, &gs_service_type,
                                                   &gs_router_type, &gs_load_balancer_type,
-                                                  &gs_external_type};
+                                                  &gs_external_type, &gs_cache_type};
 
 const char *const gs_component_names[] = {"gateway", "service", "router", "load_balancer",
-                                             "external", NULL};
+                                             "external", "cache", NULL};
 
 const gs_component_type *gs_component_lookup(const char *name)
 {

@@ -79,9 +79,11 @@ static const char *usage_validate =
     "usage: gatesim validate [-j N] [-q] [--format table|csv|json]\n"
     "\n"
     "Run the built-in cases that queueing theory solves exactly (M/M/1, M/M/c,\n"
-    "M/D/1, M/M/1/K, Erlang B with lognormal service, a Jackson tandem, a closed\n"
-    "network by MVA) and print, per quantity: simulated mean, confidence interval,\n"
-    "theory, relative error and verdict. Exit 0 when every case passes, 1 if not.\n";
+    "M/D/1, M/G/1, M/M/1/K, Erlang B with lognormal service, a random split, a\n"
+    "Jackson tandem, a closed network by MVA, availability under failures, LRU hit\n"
+    "ratio by Che's approximation) and print, per quantity: simulated mean,\n"
+    "confidence interval, theory, relative error and verdict. Exit 0 when every\n"
+    "check passes, 1 if not (docs/validation.md).\n";
 
 static const char *usage_bench =
     "usage: gatesim bench [--customers N] [--pending N]\n"

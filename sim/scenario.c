@@ -481,7 +481,7 @@ static int declare_components(gs_scenario *sc, gs_node *root, gs_diag *d)
         cc->type = gs_component_lookup(tn->value);
         if (!cc->type) {
             static const char *const planned[] = {
-                "fallback", "cache", "broker", "workers", "gpu_pool", NULL};
+                "fallback", "broker", "workers", "gpu_pool", NULL};
             for (size_t j = 0; planned[j]; j++)
                 if (strcmp(planned[j], tn->value) == 0)
                     return gs_error_at(d, tn, "type: component type '%s' is not available in "

@@ -650,6 +650,32 @@ static void test_availability(void)
     CHECK(isnan(gs_availability(-1, 1)));
 }
 
+/* ------------------------------------------------------------------- LRU */
+
+/* Che's approximation. Two keys, zipf 1 (p = 2/3, 1/3), capacity 1: with
+ * x = e^(-T/3) the occupancy equation (1 - x^2) + (1 - x) = 1 is
+ * x^2 + x - 1 = 0, so x = (sqrt 5 - 1)/2, and the hit ratio
+ * (2/3)(1 - x^2) + (1/3)(1 - x) = (2x + x^2)/3 = (1 + x)/3 = (1 + sqrt 5)/6.
+ * Nearly uniform popularity (zipf 1e-9) must give capacity / count through
+ * the bisection, not the shortcut for zipf 0. */
+static void test_lru_che(void)
+{
+    CHECK_NEAR(gs_lru_hit_che(2, 1.0, 1), (1 + sqrt(5.0)) / 6, 1e-13);
+    CHECK_NEAR(gs_lru_hit_che(100, 1e-9, 10), 0.1, 1e-7);
+    CHECK_NEAR(gs_lru_hit_che(1000, 0.0, 100), 0.1, 1e-15);
+    CHECK_EQ(gs_lru_hit_che(1000, 0.8, 1000), 1.0);
+    CHECK_EQ(gs_lru_hit_che(1000, 0.8, 5000), 1.0);
+    CHECK_EQ(gs_lru_hit_che(1000, 0.8, 0), 0.0);
+    /* More room never hurts, and skew helps a small cache. */
+    double h50 = gs_lru_hit_che(1000, 0.8, 50), h100 = gs_lru_hit_che(1000, 0.8, 100);
+    CHECK(h50 > 0.05 && h50 < h100 && h100 < 1);
+    CHECK(gs_lru_hit_che(1000, 1.2, 100) > h100);
+    CHECK(isnan(gs_lru_hit_che(0, 0.8, 1)));
+    CHECK(isnan(gs_lru_hit_che(10, -1.0, 1)));
+    CHECK(isnan(gs_lru_hit_che(10, NAN, 1)));
+    CHECK(isnan(gs_lru_hit_che(10, 0.8, -1)));
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -662,5 +688,6 @@ int main(void)
     test_mva_single_server();
     test_mva_multi_server();
     test_mva_errors();
+    test_lru_che();
     return CHECK_DONE();
 }
