@@ -44,7 +44,8 @@ struct gs_world {
     int            status;
     int            closed;          /* the observation window has closed */
     int            depth;           /* nested direct deliveries */
-    uint64_t       same_time;       /* events handled at the current instant */
+    uint64_t       same_time;       /* events handled at instant stall_at, roughly */
+    gs_time        stall_at;
     uint64_t       same_time_max;   /* more than this: time has stopped */
     uint64_t       next_id;
     uint64_t       events;
@@ -327,18 +328,24 @@ static void run(gs_world *w, const gs_tick *tick)
 {
     gs_event *ev;
     while ((ev = gs_cal_pop(&w->cal))) {
-        if (tick && (w->events & 0xffff) == 0) {
-            double f = (double)ev->time / (double)w->sc->duration;
-            tick->fn(tick->arg, f < 1 ? f : 1);
-        }
-        if (ev->time == w->ctx.now) {
-            if (++w->same_time > w->same_time_max) {
-                fail(w, GS_EINVAL);
-                gs_cal_recycle(&w->cal, ev);
-                break;
+        /* Every 65536 events: progress, and whether time still advances
+         * (checked this coarsely so that it costs nothing per event). */
+        if ((w->events & 0xffff) == 0) {
+            if (tick) {
+                double f = (double)ev->time / (double)w->sc->duration;
+                tick->fn(tick->arg, f < 1 ? f : 1);
             }
-        } else {
-            w->same_time = 0;
+            if (ev->time == w->stall_at && w->events > 0) {
+                w->same_time += 0x10000;
+                if (w->same_time > w->same_time_max) {
+                    fail(w, GS_EINVAL);
+                    gs_cal_recycle(&w->cal, ev);
+                    break;
+                }
+            } else {
+                w->stall_at = ev->time;
+                w->same_time = 0;
+            }
         }
         w->ctx.now = ev->time;
         if (ev->target == ENGINE_TARGET)
