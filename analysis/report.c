@@ -66,6 +66,13 @@ static int write_file(const char *dir, const char *name,
     return rc;
 }
 
+int gs_report_write_file(const char *dir, const char *name,
+                         int (*body)(FILE *f, const void *arg), const void *arg, gs_diag *d)
+{
+    int rc = gs_mkdir_p(dir, d);
+    return rc ? rc : write_file(dir, name, body, arg, d);
+}
+
 typedef struct summary_args {
     const gs_scenario    *sc;
     const gs_summary_row *rows;

@@ -21,6 +21,12 @@ int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **ro
 int gs_report_write(const char *dir, const gs_scenario *sc, const gs_summary_row *rows,
                     size_t n, gs_diag *d);
 
+/* Write dir/name (creating dir) atomically: body writes the content to f
+ * and returns GS_OK or an error. GS_EIO with a message naming the file when
+ * it cannot be written. */
+int gs_report_write_file(const char *dir, const char *name,
+                         int (*body)(FILE *f, const void *arg), const void *arg, gs_diag *d);
+
 /* Print rows to f in the given format. GS_OK or GS_EIO. */
 int gs_report_print(FILE *f, gs_format fmt, const gs_scenario *sc,
                     const gs_summary_row *rows, size_t n);

@@ -87,7 +87,7 @@ static int finish(FILE *f)
 
 /* glibc prints a NaN with its sign bit as "-nan"; the file format wants one
  * spelling. */
-static void csv_number(FILE *f, double v)
+void gs_summary_csv_number(FILE *f, double v)
 {
     if (isnan(v))
         fputs("nan", f);
@@ -111,7 +111,7 @@ int gs_summary_write_csv(FILE *f, const char *scenario, const gs_summary_row *ro
         const double v[4] = {r->est.mean, r->est.ci_low, r->est.ci_high, r->est.stddev};
         for (size_t j = 0; j < 4; j++) {
             fputc(',', f);
-            csv_number(f, v[j]);
+            gs_summary_csv_number(f, v[j]);
         }
         fprintf(f, ",%ld\n", r->est.n);
     }
@@ -187,6 +187,19 @@ static void fmt_sig(char *buf, size_t size, double v)
     }
     int decimals = 3 - exp10;
     snprintf(buf, size, "%.*f", decimals > 0 ? decimals : 0, v);
+}
+
+void gs_summary_format_value(char *buf, size_t size, const char *metric, double v, double ref)
+{
+    unit u = {"", 1.0};
+    if (is_time_metric(str_or_empty(metric)))
+        u = time_unit(ref);
+    char num[40];
+    fmt_sig(num, sizeof num, v / u.scale);
+    if (isnan(v) || !*u.name)
+        snprintf(buf, size, "%s", num);
+    else
+        snprintf(buf, size, "%s %s", num, u.name);
 }
 
 /* The formatted cells of one row. */
@@ -316,7 +329,7 @@ int gs_summary_print_table(FILE *f, const char *scenario, double confidence,
 
 /* ---- JSON --------------------------------------------------------------- */
 
-static void json_string(FILE *f, const char *s)
+void gs_summary_json_string(FILE *f, const char *s)
 {
     if (!s) {
         fputs("null", f);
@@ -344,7 +357,7 @@ static void json_string(FILE *f, const char *s)
 
 /* The shortest of %.15g .. %.17g that reads back exactly: 0.95 stays 0.95,
  * and no double loses a bit. */
-static void json_number(FILE *f, double v)
+void gs_summary_json_number(FILE *f, double v)
 {
     if (!isfinite(v)) {
         fputs("null", f);
@@ -363,24 +376,24 @@ int gs_summary_print_json(FILE *f, const char *scenario, double confidence,
                           const gs_summary_row *rows, size_t n)
 {
     fputs("{\n  \"scenario\": ", f);
-    json_string(f, scenario);
+    gs_summary_json_string(f, scenario);
     fputs(",\n  \"confidence\": ", f);
-    json_number(f, confidence);
+    gs_summary_json_number(f, confidence);
     fputs(",\n  \"rows\": [", f);
     for (size_t i = 0; i < n; i++) {
         const gs_summary_row *r = &rows[i];
         fputs(i ? ",\n    {\"component\": " : "\n    {\"component\": ", f);
-        json_string(f, r->component);
+        gs_summary_json_string(f, r->component);
         fputs(", \"metric\": ", f);
-        json_string(f, r->metric);
+        gs_summary_json_string(f, r->metric);
         fputs(", \"mean\": ", f);
-        json_number(f, r->est.mean);
+        gs_summary_json_number(f, r->est.mean);
         fputs(", \"ci_low\": ", f);
-        json_number(f, r->est.ci_low);
+        gs_summary_json_number(f, r->est.ci_low);
         fputs(", \"ci_high\": ", f);
-        json_number(f, r->est.ci_high);
+        gs_summary_json_number(f, r->est.ci_high);
         fputs(", \"stddev\": ", f);
-        json_number(f, r->est.stddev);
+        gs_summary_json_number(f, r->est.stddev);
         fprintf(f, ", \"replications\": %ld}", r->est.n);
     }
     fputs(n ? "\n  ]\n}\n" : "]\n}\n", f);

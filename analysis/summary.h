@@ -67,6 +67,19 @@ int gs_summary_write_csv(FILE *f, const char *scenario, const gs_summary_row *ro
 int gs_summary_print_table(FILE *f, const char *scenario, double confidence,
                            const gs_summary_row *rows, size_t n);
 
+/* v as the table shows it: 4 significant digits; for a time metric (by
+ * name, as above) scaled to the unit that suits ref (e.g. the mean of its
+ * row) and followed by " ms" etc. "-" for NaN. */
+void gs_summary_format_value(char *buf, size_t size, const char *metric, double v, double ref);
+
+/* Pieces of the formats above, for other tables of results: a number as
+ * summary.csv writes it ("nan", "inf", "%.10g"); a JSON string (NULL is
+ * null) and the shortest JSON number that reads back exactly (null for
+ * NaN and infinities). */
+void gs_summary_csv_number(FILE *f, double v);
+void gs_summary_json_string(FILE *f, const char *s);
+void gs_summary_json_number(FILE *f, double v);
+
 /* JSON:
  *   {"scenario": "...", "confidence": 0.95, "rows": [
  *     {"component": "...", "metric": "...", "mean": 1.5, "ci_low": 1.2,

@@ -33,12 +33,28 @@
  *    2002 (the characteristic-time approximation); C. Fricker, P. Robert,
  *    J. Roberts, "A versatile and accurate approximation for LRU cache
  *    performance", ITC 24, 2012 (why it is accurate, and asymptotically
- *    exact as the number of keys grows). */
+ *    exact as the number of keys grows).
+ *  - GI/M/1: an arrival finds the server busy with probability sigma, the
+ *    root in (0, 1) of sigma = A*(mu (1 - sigma)), and the response time is
+ *    exponential with rate mu (1 - sigma): Kleinrock vol. 1, ch. 6 (the
+ *    queue G/M/m, G/M/1 its first case); Gross and Harris, the chapter on
+ *    general arrival patterns. E2/M/1 and D/M/1, which the tests solve in
+ *    closed form, are its special cases.
+ *  - Token bucket: derived below gs_token_bucket_reject() by level crossing
+ *    (the bucket's deficit is an M/D/1 workload with a bound on admission);
+ *    the result is the finite-dam formula of the M/G/1 queue with bounded
+ *    virtual waiting time.
+ *  - A redundant pair behind a health-checked balancer that retries: derived
+ *    below gs_theory_pair_retry() from the two-state Markov process of each
+ *    component and the balancer's rules (models/load_balancer.c). */
 #include "analysis/theory.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_roots.h>
 
 #include "sim/alloc.h"
 #include "sim/error.h"
@@ -672,4 +688,330 @@ double gs_lru_hit_che(long count, double zipf, long capacity)
         ksum_add(&h, p[k] * -expm1(-p[k] * t));
     gs_free(p);
     return ksum_value(&h);
+}
+
+/* ------------------------------------------------------------- GI/M/1 */
+
+double gs_erlang_lst(double s, void *arg)
+{
+    const gs_erlang_arg *e = arg;
+    if (!e || e->k < 1 || !finite_pos(e->rate) || !finite_nonneg(s))
+        return NAN;
+    double phase = (double)e->k * e->rate;
+    /* (phase / (phase + s))^k as exp(-k log1p(s / phase)): no overflow of
+     * the power for large k, and exact to rounding for small s. */
+    return exp(-(double)e->k * log1p(s / phase));
+}
+
+typedef struct gim1_eq {
+    gs_lst_fn lst;
+    void     *arg;
+    double    mu;
+} gim1_eq;
+
+/* h(y) = A*(mu y) - (1 - y), whose roots are y = 0 and y = 1 - sigma. */
+static double gim1_h(double y, void *p)
+{
+    const gim1_eq *e = p;
+    return e->lst(e->mu * y, e->arg) - (1.0 - y);
+}
+
+/* y = 1 - sigma, or NaN. h is convex (an LST is convex, composed with a
+ * linear map), h(0) = 0 and h'(0) = 1 - mu / lambda < 0 when rho < 1, so h
+ * is negative on (0, y) and positive on (y, 1]: halving down from 1/2
+ * finds a point of each sign, and Brent's method (Brent, "Algorithms for
+ * Minimization without Derivatives", 1973, as in GSL) closes in on y. */
+static double gim1_y(gs_lst_fn lst, void *arg, double lambda, double mu)
+{
+    if (!lst || !finite_pos(lambda) || !finite_pos(mu) || !(lambda < mu))
+        return NAN;
+    gim1_eq eq = {lst, arg, mu};
+    double h1 = gim1_h(1.0, &eq);
+    if (!(h1 >= 0.0))
+        return NAN;
+    if (h1 == 0.0)
+        return 1.0;   /* A*(mu) underflows: sigma = 0 to double precision */
+    double lo = 0.5, hi = 1.0;
+    int found = 0;
+    for (int i = 0; i < 1100 && lo > 0.0; i++) {
+        double h = gim1_h(lo, &eq);
+        if (isnan(h))
+            return NAN;
+        if (h < 0.0) {
+            found = 1;
+            break;
+        }
+        hi = lo;
+        lo /= 2.0;
+    }
+    if (!found)
+        return NAN;
+    gsl_function f = {gim1_h, &eq};
+    gsl_root_fsolver *s = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+    if (!s)
+        return NAN;
+    double y = NAN;
+    if (gsl_root_fsolver_set(s, &f, lo, hi) == GSL_SUCCESS) {
+        for (int i = 0; i < 200; i++) {
+            if (gsl_root_fsolver_iterate(s) != GSL_SUCCESS)
+                break;
+            double a = gsl_root_fsolver_x_lower(s), b = gsl_root_fsolver_x_upper(s);
+            y = gsl_root_fsolver_root(s);
+            if (gsl_root_test_interval(a, b, 0.0, 2 * DBL_EPSILON) == GSL_SUCCESS)
+                break;
+        }
+    }
+    gsl_root_fsolver_free(s);
+    return y;
+}
+
+/* Near saturation sigma is 1 - y; at light load, where sigma is small and
+ * 1 - y would keep only its absolute accuracy, it is A*(mu y) itself. */
+double gs_gim1_sigma(gs_lst_fn lst, void *arg, double lambda, double mu)
+{
+    double y = gim1_y(lst, arg, lambda, mu);
+    if (isnan(y))
+        return NAN;
+    return y > 0.5 ? lst(mu * y, arg) : 1.0 - y;
+}
+
+int gs_theory_gim1(gs_lst_fn lst, void *arg, double lambda, double mu, gs_queue_theory *out)
+{
+    fill_nan(out);
+    double y = gim1_y(lst, arg, lambda, mu);
+    if (isnan(y))
+        return GS_EINVAL;
+    double gamma = mu * y;   /* the rate of the response time */
+    out->utilization = lambda / mu;
+    out->response_mean = 1.0 / gamma;
+    out->wait_mean = (1.0 - y) / gamma;
+    out->queue_mean = lambda * out->wait_mean;
+    out->in_system_mean = lambda * out->response_mean;
+    out->blocked = 0.0;
+    out->throughput = lambda;
+    return GS_OK;
+}
+
+double gs_gim1_response_quantile(double sigma, double mu, double q)
+{
+    if (!(sigma >= 0.0 && sigma < 1.0) || !finite_pos(mu) || !(q >= 0.0 && q < 1.0))
+        return NAN;
+    return -log1p(-q) / (mu * (1.0 - sigma));
+}
+
+/* The distribution function of the mixture at t (upper = 0) or its
+ * survival function (upper = 1), each a sum of positive terms. */
+static double mixture(size_t n, const double *w, const double *rate, double t, int upper)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += w[i] * (upper ? exp(-rate[i] * t) : -expm1(-rate[i] * t));
+    return s;
+}
+
+double gs_exp_mixture_quantile(size_t n, const double *weight, const double *rate, double q)
+{
+    if (n < 1 || !weight || !rate || !(q >= 0.0 && q < 1.0))
+        return NAN;
+    double sum = 0.0, rmin = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (!finite_nonneg(weight[i]) || !finite_pos(rate[i]))
+            return NAN;
+        sum += weight[i];
+        if (weight[i] > 0.0 && rate[i] < rmin)
+            rmin = rate[i];
+    }
+    if (!(fabs(sum - 1.0) <= 1e-12))
+        return NAN;
+    if (q == 0.0)
+        return 0.0;
+    /* Lower quantiles are found on the distribution function, upper ones
+     * on the survival function, so that the side compared is never a
+     * difference of numbers near 1. The survival is at most
+     * e^(-rmin t), so -ln(1 - q) / rmin is past the quantile. */
+    int upper = q >= 0.5;
+    double target = upper ? 1.0 - q : q;
+    double lo = 0.0, hi = -log1p(-q) / rmin;
+    for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; i++) {
+        double mid = lo + (hi - lo) / 2.0;
+        double v = mixture(n, weight, rate, mid, upper);
+        if (upper ? v > target : v < target)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo + (hi - lo) / 2.0;
+}
+
+/* --------------------------------------------------------- token bucket */
+
+/* Ring of the last values of G(n); a power of two above the most terms any
+ * sum needs (about 230, for a = 50). */
+#define TB_RING 512
+#define TB_RING_MASK (TB_RING - 1)
+
+/* The token bucket as a queue. Let D = burst - tokens be the bucket's
+ * deficit. Between arrivals it falls at `rate` down to 0 (the refill, capped
+ * at burst); an arrival that finds D <= K = burst - 1 (at least one token)
+ * raises it by 1, and one that finds D > K is rejected and leaves it alone.
+ * In units of tokens, D is the workload of a single-server queue with
+ * deterministic work 1 per customer, served at rate `rate`, which admits a
+ * Poisson(lambda) arrival only when the workload is at most K: the M/D/1
+ * queue with bounded virtual waiting time (a finite dam). By PASTA the
+ * rejected share is P(D > K) in the time-stationary law.
+ *
+ * Level crossing (Brill and Posner, "Level crossings in point processes
+ * applied to queues: single-server case", Oper. Res. 25(4), 1977): with F
+ * the distribution function of D (an atom P0 at 0) and f its density on
+ * (0, K + 1], down-crossings of level x balance up-crossings:
+ *   rate f(x) = lambda (F(min(x, K)) - F(x - 1)),  F(u) = 0 for u < 0.
+ * With a = lambda / rate and G = F / P0: G(x) = e^(a x) on [0, min(1, K)]
+ * and G'(x) = a (G(x) - G(x - 1)) on [1, K], the delay equation of the
+ * unbounded M/D/1 queue (where (1 - a) G is its workload distribution,
+ * Erlang's M/D/1 formula). Differentiating shows that G(x) - a
+ * int_{x-1}^x G = 1 for all x >= 0 (it holds at 0, its derivative is 0);
+ * integrating the crossing equation over (K, K + 1] then gives G(K + 1) =
+ * 1 / P0 = 1 + a G(K), so that
+ *   P(reject) = 1 - G(K) / G(K + 1) = (1 + (a - 1) G(K)) / (1 + a G(K)),
+ * which for a < 1 is the finite-dam formula (1 - a) p / (1 - a p) with p =
+ * P(V > K) of the unbounded M/D/1 workload V. Checks: K = 0 gives a / (1 +
+ * a) (each admission is followed by a dead time 1 / rate); K -> infinity
+ * gives 0 for a < 1 and 1 - 1 / a for a > 1, the share beyond the refill
+ * rate.
+ *
+ * G is computed exactly, unit interval by unit interval: on [n, n + 1],
+ * G(n + t) = e^(a t) sum_{k=0}^{n} G(n - k) (-a t)^k / k!, which at t = 1
+ * gives G(n + 1) from the G(m), m <= n. G increases, so the terms are at
+ * most G(n) a^k / k! and the sum stops once e^a a^k / k! is below 1e-18 (a
+ * few dozen terms). The terms alternate, but measured against 60-digit
+ * arithmetic G keeps 1e-15 relative accuracy for a from 0.1 to 30 and K up
+ * to 100, because it grows fast enough that little cancels. The rejected
+ * share inherits it where a >= 1; where a < 1 its numerator 1 - (1 - a) G
+ * is a difference, exact only to about 1e-15 absolute. For a > 50, or as
+ * soon as (a - 1) G(n) exceeds 1e17, the 1's in the formula no longer
+ * count and the answer is (a - 1) / a. */
+double gs_token_bucket_reject(double lambda, double rate, double burst)
+{
+    if (!finite_nonneg(lambda) || !finite_pos(rate) || !isfinite(burst) || !(burst >= 1.0) ||
+        burst > 1e7)
+        return NAN;
+    if (lambda == 0.0)
+        return 0.0;
+    double a = lambda / rate, am1 = (lambda - rate) / rate, k_tokens = burst - 1.0;
+    if (k_tokens < 1.0) {
+        /* G(K) = e^(aK); numerator and denominator divided by it, the
+         * numerator a - (1 - e^(-aK)) written so that it cancels only as K
+         * nears 1, not as a nears 0. */
+        double inv = exp(-a * k_tokens);
+        double r = (a + expm1(-a * k_tokens)) / (a + inv);
+        return r < 0.0 ? 0.0 : r;
+    }
+    if (a > 50.0)
+        return (lambda - rate) / lambda;   /* 1 / G(K) <= e^-a is below rounding */
+
+    double ea = exp(a);
+    double coef[TB_RING];   /* (-a)^k / k! */
+    size_t terms = 0;
+    for (double mag = ea, c = 1.0; terms < TB_RING; terms++) {
+        coef[terms] = c;
+        if (mag < 1e-18 && (double)terms > 2.0 * a)
+            break;
+        c *= -a / (double)(terms + 1);
+        mag *= a / (double)(terms + 1);
+    }
+    if (terms >= TB_RING)
+        return NAN;   /* cannot happen for a <= 50 */
+
+    double g[TB_RING];
+    long n_end = (long)floor(k_tokens);
+    g[0] = 1.0;
+    for (long n = 0; n < n_end; n++) {
+        size_t top = (size_t)n < terms ? (size_t)n : terms;
+        double s = 0.0;
+        for (size_t k = 0; k <= top; k++)
+            s += g[(size_t)(n - (long)k) & TB_RING_MASK] * coef[k];
+        double next = ea * s;
+        g[(size_t)(n + 1) & TB_RING_MASK] = next;
+        if (am1 > 0.0 && am1 * next > 1e17)
+            return (lambda - rate) / lambda;   /* G only grows from here */
+    }
+    double t = k_tokens - (double)n_end, gk = g[(size_t)n_end & TB_RING_MASK];
+    if (t > 0.0) {
+        size_t top = (size_t)n_end < terms ? (size_t)n_end : terms;
+        double s = 0.0, c = 1.0;
+        for (size_t k = 0; k <= top; k++) {
+            s += g[(size_t)(n_end - (long)k) & TB_RING_MASK] * c;
+            c *= -a * t / (double)(k + 1);
+        }
+        gk = exp(a * t) * s;
+    }
+    double r = (1.0 + am1 * gk) / (1.0 + a * gk);
+    return r < 0.0 ? 0.0 : r;
+}
+
+/* ------------------------------------------------ redundant pair, retries */
+
+/* The model of gs_theory_pair_retry(). Each component is a two-state Markov
+ * process: up -> down at rate al = 1 / mtbf, down -> up at be = 1 / mttr,
+ * th = al + be; up with probability A = be / th, down with q = al / th, and
+ * from up at time 0 up at time u with probability A + q e^(-th u), from
+ * down up with probability A (1 - e^(-th u)). The two are independent.
+ *
+ * Beliefs. The balancer probes both targets every h = check_s seconds at a
+ * lattice of random phase, and with fall = rise = 1 and immediate answers
+ * it believes each target to be in the state it had at the last check. A
+ * Poisson arrival comes L after the last check, L uniform on (0, h) and
+ * independent of the targets; given L, each target's (belief, state) pair
+ * has probabilities uu = A (A + q e), ud = du = A q (1 - e) = x,
+ * dd = q (q + A e), with e = e^(-th L), independently for the two.
+ *
+ * First choice. Policy random picks among the targets believed up, or
+ * among both when none is. Enumerating the sixteen cases: the first
+ * attempt goes to a down target while the other is up with probability
+ * x (uu + 2x + dd) = x (uu, dd, 2x sum to 1), and both are down with q^2.
+ * Averaging e over L gives E e = phi(th h) = (1 - e^(-th h)) / (th h), so
+ *   first refused                   R  = q^2 + A q (1 - phi),
+ *   first to a down one, other up       A q (1 - phi),
+ *   first to an up one, other down      A q (1 + phi),
+ *   both up                             A^2.
+ *
+ * Outcomes, with c = e^(-al S) the chance that an up target does not fail
+ * within the service time S (memoryless up times):
+ *   - refused with the other up: the retry reaches the other at the same
+ *     instant and is served unless cut: c (a cut retry has no retry left);
+ *   - served by an up target: done with probability c; if cut at tau < S
+ *     the retry goes to the other target, which is up then with probability
+ *     A + q e^(-th tau) (it was up) or A (1 - e^(-th tau)) (it was down),
+ *     and is then served unless cut. Integrating over tau ~ al e^(-al tau):
+ *       Ju = A (1 - c) + q C2,  Jd = A ((1 - c) - C2),
+ *       C2 = al / (al + th) (1 - e^(-(al + th) S));
+ *   - both down: both attempts refused at the same instant.
+ * So availability = c (1 - q^2 + A^2 Ju + A q (1 + phi) Jd), which with
+ * S = 0 is 1 - (1 - A)^2, and the retries per request (one for a refused
+ * first attempt, one for a cut one) are R + (1 - R)(1 - c). The detection
+ * gap shows in R; it moves the availability only through the Jd term,
+ * because the retry always reaches the other target. */
+int gs_theory_pair_retry(double mtbf, double mttr, double service_s, double check_s,
+                         gs_pair_theory *out)
+{
+    out->availability = NAN;
+    out->first_refused = NAN;
+    out->retry_ratio = NAN;
+    if (!finite_pos(mtbf) || !finite_pos(mttr) || !finite_nonneg(service_s) ||
+        !finite_nonneg(check_s))
+        return GS_EINVAL;
+    double al = 1.0 / mtbf, be = 1.0 / mttr, th = al + be;
+    double up = mtbf / (mtbf + mttr), down = mttr / (mtbf + mttr);
+    double ph = phi(th * check_s);
+    double cut = -expm1(-al * service_s);   /* 1 - c */
+    double c = exp(-al * service_s);
+    double c2 = al / (al + th) * -expm1(-(al + th) * service_s);
+    double ju = up * cut + down * c2;
+    double jd = up * (cut - c2);
+    double refused = down * (down + up * (1.0 - ph));
+    out->availability =
+        c * (up * (1.0 + down) + up * up * ju + up * down * (1.0 + ph) * jd);
+    out->first_refused = refused;
+    out->retry_ratio = refused + (1.0 - refused) * cut;
+    return GS_OK;
 }

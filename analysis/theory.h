@@ -109,4 +109,86 @@ double gs_availability_served(double mtbf, double mttr, double service_s);
  * about 60 steps (count = 10^6: a few seconds). An approximation, not an exact result: see theory.c. */
 double gs_lru_hit_che(long count, double zipf, long capacity);
 
+/* The Laplace-Stieltjes transform E[e^(-s T)] of an interarrival time T,
+ * s >= 0; arg is the caller's. */
+typedef double (*gs_lst_fn)(double s, void *arg);
+
+/* Erlang-k interarrival times of mean 1 / rate (k phases of rate k * rate),
+ * for gs_erlang_lst(): the gaps a server sees when a Poisson stream of rate
+ * k * rate is dealt round robin over k servers. */
+typedef struct gs_erlang_arg {
+    long   k;       /* >= 1 */
+    double rate;    /* arrivals per second, > 0 */
+} gs_erlang_arg;
+
+/* LST of gs_erlang_arg *arg: (k rate / (k rate + s))^k. NaN on bad input. */
+double gs_erlang_lst(double s, void *arg);
+
+/* GI/M/1: the root sigma in (0, 1) of sigma = A*(mu (1 - sigma)), A* = lst
+ * the interarrival time's LST, lambda = 1 / E[T] its rate, mu the
+ * exponential service rate. sigma is the probability that an arrival finds
+ * the server busy; M/M/1 gives lambda / mu. The root is found by GSL's Brent
+ * solver on y = 1 - sigma, so that 1 - sigma keeps its relative accuracy
+ * near saturation as far as the problem allows: an LST near 1 carries only
+ * absolute accuracy, so 1 - sigma is good to about 1e-16 / (1 - rho)^2
+ * relative (1e-10 at rho = 0.999), sigma to about 1e-15 relative. lambda >
+ * 0, mu > 0, lambda < mu (rho < 1), lst finite and convex as every LST is;
+ * NaN otherwise or if no root is bracketed. */
+double gs_gim1_sigma(gs_lst_fn lst, void *arg, double lambda, double mu);
+
+/* GI/M/1 FCFS from its sigma: an arrival waits with probability sigma, and
+ * then for an exponential time of rate mu (1 - sigma); its response time is
+ * exponential with rate mu (1 - sigma). Fills wait_mean sigma / (mu (1 -
+ * sigma)), response_mean 1 / (mu (1 - sigma)), the time averages by
+ * Little's law, utilization lambda / mu, blocked 0, throughput lambda.
+ * Returns 0, or -1 (GS_EINVAL) where gs_gim1_sigma() is NaN. */
+int gs_theory_gim1(gs_lst_fn lst, void *arg, double lambda, double mu, gs_queue_theory *out);
+
+/* Quantile q (0 <= q < 1) of the GI/M/1 response time given its sigma
+ * (0 <= sigma < 1) and mu > 0: -ln(1 - q) / (mu (1 - sigma)). NaN outside
+ * the domain. */
+double gs_gim1_response_quantile(double sigma, double mu, double q);
+
+/* Quantile q (0 <= q < 1) of a mixture of n >= 1 exponentials, component i
+ * chosen with probability weight[i] (>= 0, summing to 1 within 1e-12) and of
+ * rate rate[i] > 0: the t with sum_i weight[i] e^(-rate[i] t) = 1 - q,
+ * found by bisection on a bracket to about 1e-14 relative. This is the
+ * response time of a stream split over independent M/M/1 or GI/M/1 queues.
+ * NaN on bad input. */
+double gs_exp_mixture_quantile(size_t n, const double *weight, const double *rate, double q);
+
+/* Share of Poisson arrivals (rate lambda) that a token bucket rejects: it
+ * holds up to `burst` tokens (a real number >= 1), refills continuously at
+ * `rate` tokens per second, and an arrival that finds at least one token
+ * takes one, else is rejected (models/bucket.h). Exact (see theory.c for
+ * the derivation): with a = lambda / rate and G the solution of
+ * G(x) = e^(a x) on [0, 1], G'(x) = a (G(x) - G(x - 1)) beyond,
+ *   P(reject) = (1 + (a - 1) G(burst - 1)) / (1 + a G(burst - 1));
+ * burst 1 gives lambda / (lambda + rate). lambda >= 0, rate > 0 and
+ * 1 <= burst <= 1e7, all finite; NaN otherwise. Cost O(burst) with a
+ * constant below 100. Error: about 1e-15 relative where a >= 1; where a < 1
+ * the result is a difference of numbers near 1, accurate to about 1e-15
+ * absolute (so relatively only down to rejection shares of about 1e-9). */
+double gs_token_bucket_reject(double lambda, double rate, double burst);
+
+/* Two identical independent components with exponential up times (mean
+ * mtbf) and down times (mean mttr) behind a load balancer with policy
+ * random, health checks every check_s seconds with fall = rise = 1, and
+ * retry_on_error 1 (a request that fails, refused by a down target or cut
+ * by a failure in service, is sent once to the other target). Poisson
+ * arrivals; no network delay and connect_timeout 0, so that a check's
+ * result and a refusal come at once; every request is served in exactly
+ * service_s without waiting. check_s = 0 means the balancer always knows
+ * the true states. See theory.c for the derivation. */
+typedef struct gs_pair_theory {
+    double availability;    /* share of requests served: (1 - (1-A)^2) when service_s = 0 */
+    double first_refused;   /* share whose first attempt finds its target down */
+    double retry_ratio;     /* retries per request (refusals and cuts of first attempts) */
+} gs_pair_theory;
+
+/* mtbf, mttr > 0, service_s >= 0, check_s >= 0, all finite. Returns 0, or
+ * -1 (GS_EINVAL) with every field NaN. */
+int gs_theory_pair_retry(double mtbf, double mttr, double service_s, double check_s,
+                         gs_pair_theory *out);
+
 #endif

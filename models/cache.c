@@ -4,7 +4,9 @@
  * entry, or a request without a key) goes on to `next` as an attempt, and
  * an `ok` answer fills the cache with its key — the known query answers at
  * once, the unknown one goes to the deep model and becomes known. Errors
- * and other outcomes are passed back and never cached.
+ * and other outcomes are passed back and never cached. A fallback's lookup
+ * for a stale answer (r->peek) is answered from any entry, fresh or not,
+ * and a miss is refused instead of sent on.
  *
  * Replacement is LRU over at most `capacity` entries; an entry inserted (or
  * refreshed) at t expires at t + ttl. All memory is taken in start(): an
@@ -58,6 +60,7 @@ typedef struct cache_state {
     uint32_t     used, head, tail;
     int          measuring;
     uint64_t     keyed, hits, answered, evictions;
+    uint64_t     peeks, stale_hits;   /* stale lookups by a fallback */
 } cache_state;
 
 static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
@@ -239,6 +242,27 @@ static void arrive(gs_component *c, gs_ctx *ctx, gs_request *r)
         gs_answer(ctx, c, r, GS_OUT_OK);
         return;
     }
+    if (r->peek) {
+        /* A fallback asks for a stale answer: an expired entry will do,
+         * and a miss is not sent on, since the slower path is what failed.
+         * Neither counts in hit_ratio (the normal path's) nor refreshes
+         * recency. */
+        uint32_t x = r->key != 0 ? st->table[find(st, r->key)] : NONE;
+        if (st->measuring) {
+            st->peeks++;
+            st->stale_hits += x != NONE;
+        }
+        if (x == NONE) {
+            gs_answer(ctx, c, r, GS_OUT_ERROR);
+            return;
+        }
+        gs_time lat = gs_time_from_s(gs_dist_sample(&kc->hit_latency, c->rng));
+        if (lat == 0)
+            gs_answer(ctx, c, r, GS_OUT_OK);
+        else
+            gs_schedule(ctx, c, lat, EV_HIT, r, 0);
+        return;
+    }
     if (r->key != 0) {
         if (st->measuring)
             st->keyed++;
@@ -312,6 +336,17 @@ static void report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
     gs_metric(m, "hit_ratio", st->keyed ? (double)st->hits / (double)st->keyed : NAN);
     gs_metric(m, "throughput", (double)st->answered / window_s);
     gs_metric(m, "evictions_per_s", (double)st->evictions / window_s);
+    gs_metric(m, "stale_hit_ratio",
+              st->peeks ? (double)st->stale_hits / (double)st->peeks : NAN);
+}
+
+static const char *const series[] = {"entries", NULL};
+
+static void sample(const gs_component *c, const gs_ctx *ctx, double *out)
+{
+    (void)ctx;
+    const cache_state *st = c->state;
+    out[0] = (double)st->used;
 }
 
 const gs_component_type gs_cache_type = {
@@ -326,4 +361,6 @@ const gs_component_type gs_cache_type = {
     .window = window,
     .report = report,
     .release = release,
+    .series = series,
+    .sample = sample,
 };

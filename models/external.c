@@ -218,6 +218,16 @@ static void report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
     gs_metric(m, "down_ratio", st->fails ? gs_failure_down_ratio(&st->fail) : 0.0);
 }
 
+static const char *const series[] = {"in_flight", "up", NULL};
+
+static void sample(const gs_component *c, const gs_ctx *ctx, double *out)
+{
+    (void)ctx;
+    const external_state *st = c->state;
+    out[0] = (double)(st->held.n - st->held.nfree);
+    out[1] = st->fails && gs_failure_down(&st->fail) ? 0 : 1;
+}
+
 const gs_component_type gs_external_type = {
     .name = "external",
     .keys = keys,
@@ -230,4 +240,6 @@ const gs_component_type gs_external_type = {
     .window = window,
     .report = report,
     .release = release,
+    .series = series,
+    .sample = sample,
 };

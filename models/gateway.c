@@ -119,4 +119,6 @@ const gs_component_type gs_gateway_type = {
     .window = gs__station_window,
     .report = report,
     .release = gs__station_release,
+    .series = gs__station_series,
+    .sample = gs__station_sample,
 };

@@ -552,6 +552,16 @@ static void report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
     gs_metric(m, "marked_down", (double)st->marked_down);
 }
 
+static const char *const series[] = {"healthy", NULL};
+
+/* Targets the balancer believes up, which lags the truth by the checks. */
+static void sample(const gs_component *c, const gs_ctx *ctx, double *out)
+{
+    (void)ctx;
+    const lb_state *st = c->state;
+    out[0] = (double)st->nup;
+}
+
 const gs_component_type gs_load_balancer_type = {
     .name = "load_balancer",
     .keys = keys,
@@ -564,4 +574,6 @@ const gs_component_type gs_load_balancer_type = {
     .window = window,
     .report = report,
     .release = release,
+    .series = series,
+    .sample = sample,
 };

@@ -25,4 +25,6 @@ const gs_component_type gs_service_type = {
     .window = gs__station_window,
     .report = gs__station_report,
     .release = gs__station_release,
+    .series = gs__station_series,
+    .sample = gs__station_sample,
 };

@@ -373,3 +373,14 @@ void gs__station_report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
     gs_metric(m, "blocked_ratio", st->arrivals ? (double)st->blocked / (double)st->arrivals : NAN);
     gs_metric(m, "down_ratio", st->fails ? gs_failure_down_ratio(&st->fail) : 0.0);
 }
+
+const char *const gs__station_series[] = {"queue", "busy", "up", NULL};
+
+void gs__station_sample(const gs_component *c, const gs_ctx *ctx, double *out)
+{
+    (void)ctx;
+    const gs_station *st = c->state;
+    out[0] = (double)st->waiting;
+    out[1] = (double)st->busy;
+    out[2] = st->fails && gs_failure_down(&st->fail) ? 0 : 1;
+}

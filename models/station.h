@@ -74,5 +74,8 @@ void gs__station_handle(gs_component *c, gs_ctx *ctx, gs_event *ev);
 void gs__station_window(gs_component *c, gs_ctx *ctx, int open);
 void gs__station_report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m);
 void gs__station_release(gs_component *c);
+/* Time series: requests waiting, servers busy, and 1 when up (0 down). */
+extern const char *const gs__station_series[];
+void gs__station_sample(const gs_component *c, const gs_ctx *ctx, double *out);
 
 #endif

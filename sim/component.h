@@ -44,6 +44,11 @@ typedef struct gs_component_type {
     /* Per-replication metrics of the component, in a fixed order. */
     void (*report)(const gs_component *c, const gs_ctx *ctx, gs_metrics *m);
     void (*release)(gs_component *c);                        /* may be NULL */
+    /* Optional (NULL for none), for the time series of results.h5: the
+     * names of the values the type samples (NULL-terminated, e.g. "queue",
+     * "up"), and those values now, written to out in that order. */
+    const char *const *series;
+    void (*sample)(const gs_component *c, const gs_ctx *ctx, double *out);
 } gs_component_type;
 
 /* A declared component, as configured (shared read-only by replications). */
@@ -76,6 +81,10 @@ struct gs_component {
  * ("next: no component named 'svc2' (did you mean 'svc'?)"). */
 int gs_build_ref(gs_build *b, gs_comp_conf *cc, gs_node *ref, const char *what,
                  uint32_t *index, gs_diag *d);
+
+/* The type of component `index` (types are known before any component is
+ * configured), for references that must name a component of one kind. */
+const gs_component_type *gs_build_type(const gs_build *b, uint32_t index);
 
 /* The document being configured (for gs_cfg_* default insertion). */
 gs_doc *gs_build_doc(gs_build *b);

@@ -12,6 +12,7 @@
  * halves the events of a zero-latency chain. */
 #include "engine.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -31,7 +32,12 @@
  * refused at once: the run stops with an error instead of hanging. */
 #define MAX_EVENTS_AT_ONE_TIME 10000000ULL
 #define EVENTS_PER_USER 8ULL
-enum { EV_WINDOW_OPEN, EV_WINDOW_CLOSE };
+enum { EV_WINDOW_OPEN, EV_WINDOW_CLOSE, EV_SAMPLE };
+
+/* The system's columns of the time series, before the components'. */
+static const char *const system_series[] = {"throughput", "offered_rate", "latency_p50",
+                                            "latency_p99", "availability", NULL};
+#define SYSTEM_COLS 5
 
 struct gs_world {
     const gs_scenario *sc;
@@ -43,6 +49,10 @@ struct gs_world {
     gs_ctx         ctx;
     int            status;
     int            closed;          /* the observation window has closed */
+    uint64_t       holds;           /* gs_hold(): work the run waits for after the window */
+    gs_trace      *trace;           /* NULL: not traced */
+    gs_source_interval iv;          /* the current sample interval when traced */
+    size_t         sample;          /* samples taken */
     int            depth;           /* nested direct deliveries */
     uint64_t       same_time;       /* events handled at instant stall_at, roughly */
     gs_time        stall_at;
@@ -137,7 +147,8 @@ gs_request *gs_attempt(gs_ctx *ctx, const gs_component *from, gs_request *parent
     a->id = id;
     a->deadline = GS_TIMER_NONE;
     a->hops = 0;
-    a->counted = 0;
+    /* counted is inherited, so that a retry anywhere down the chain counts
+     * for the client request, and a charge needs no walk up to it. */
     a->done = 0;
     a->attempt = 1;
     a->caller = from->index;
@@ -162,10 +173,32 @@ gs_request *gs_probe(gs_ctx *ctx, const gs_component *from)
     return a;
 }
 
+gs_request *gs_replay(gs_ctx *ctx, const gs_component *from, const gs_request *orig)
+{
+    gs_request *a = gs__request_new(ctx);
+    if (!a)
+        return NULL;
+    a->t_arrival = ctx->now;
+    a->t_deadline = GS_TIME_MAX;
+    a->deadline = GS_TIMER_NONE;
+    a->key = orig->key;
+    a->source = orig->source;
+    a->cls = orig->cls;
+    a->user = orig->user;
+    a->prompt_tokens = orig->prompt_tokens;
+    a->output_tokens = orig->output_tokens;
+    a->attempt = 1;
+    a->caller = from->index;
+    return a;
+}
+
+void gs_hold(gs_ctx *ctx, int delta)
+{
+    ctx->world->holds = (uint64_t)((int64_t)ctx->world->holds + delta);
+}
+
 void gs_charge(gs_ctx *ctx, const gs_request *r, double amount)
 {
-    while (r->parent)
-        r = r->parent;
     if (r->counted)
         gs__world_stats(ctx)->cost += amount;
 }
@@ -174,6 +207,9 @@ void gs_attempt_abandon(gs_ctx *ctx, gs_request *attempt)
 {
     (void)ctx;
     attempt->done = 1;
+    /* The caller may now answer and free the parent while the attempt
+     * travels on: nothing may reach the parent through it any more. */
+    attempt->parent = NULL;
 }
 
 void gs_attempt_free(gs_ctx *ctx, gs_request *attempt) { gs__request_free(ctx, attempt); }
@@ -312,8 +348,40 @@ static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag 
     return GS_OK;
 }
 
+/* The end of sample interval w->sample: one row of the time series. */
+static void take_sample(gs_world *w)
+{
+    gs_trace *t = w->trace;
+    double *row = t->series + w->sample * t->ncols;
+    gs_source_interval *iv = &w->iv;
+    double dt = gs_time_to_s(w->sc->sample_interval);
+    row[0] = (double)iv->answered / dt;
+    row[1] = (double)iv->arrivals / dt;
+    row[2] = iv->answered ? gs_hist_quantile(&iv->hist, 0.50) / GS_NS_PER_S : NAN;
+    row[3] = iv->answered ? gs_hist_quantile(&iv->hist, 0.99) / GS_NS_PER_S : NAN;
+    row[4] = iv->done ? (double)iv->available / (double)iv->done : NAN;
+    size_t col = SYSTEM_COLS;
+    for (size_t i = 0; i < w->sc->ncomponents; i++) {
+        gs_component *c = &w->comps[i];
+        if (!c->type->sample)
+            continue;
+        c->type->sample(c, &w->ctx, row + col);
+        for (const char *const *n = c->type->series; *n; n++)
+            col++;
+    }
+    memset(iv, 0, sizeof *iv);
+    if (++w->sample < t->nsamples &&
+        !gs_cal_push(&w->cal, gs_time_add(w->ctx.now, w->sc->sample_interval), ENGINE_TARGET,
+                     EV_SAMPLE, NULL, 0))
+        fail(w, GS_ENOMEM);
+}
+
 static void engine_event(gs_world *w, const gs_event *ev)
 {
+    if (ev->kind == EV_SAMPLE) {
+        take_sample(w);
+        return;
+    }
     int open = ev->kind == EV_WINDOW_OPEN;
     for (size_t i = 0; i < w->ncomps; i++) {
         gs_component *c = &w->comps[i];
@@ -356,7 +424,8 @@ static void run(gs_world *w, const gs_tick *tick)
         w->events++;
         if (w->status)
             break;
-        if (w->closed && w->sys.pending == 0)
+        if (w->closed && w->sys.pending == 0 && w->holds == 0 &&
+            (!w->trace || w->sample >= w->trace->nsamples))
             break;
     }
 }
@@ -364,10 +433,61 @@ static void run(gs_world *w, const gs_tick *tick)
 int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_run_info *info,
                        const gs_tick *tick, gs_diag *d)
 {
+    return gs_run_replication_traced(sc, rep, m, NULL, info, tick, d);
+}
+
+size_t gs_trace_samples(const gs_scenario *sc)
+{
+    return (size_t)(sc->duration / sc->sample_interval);
+}
+
+size_t gs_trace_ncols(const gs_scenario *sc)
+{
+    size_t n = SYSTEM_COLS;
+    for (size_t i = 0; i < sc->ncomponents; i++)
+        if (sc->comps[i].type->sample)
+            for (const char *const *s = sc->comps[i].type->series; *s; s++)
+                n++;
+    return n;
+}
+
+int gs_trace_column(const gs_scenario *sc, size_t col, const char **component,
+                    const char **name)
+{
+    if (col < SYSTEM_COLS) {
+        *component = "system";
+        *name = system_series[col];
+        return GS_OK;
+    }
+    size_t k = SYSTEM_COLS;
+    for (size_t i = 0; i < sc->ncomponents; i++) {
+        if (!sc->comps[i].type->sample)
+            continue;
+        for (const char *const *s = sc->comps[i].type->series; *s; s++, k++)
+            if (k == col) {
+                *component = sc->comps[i].id;
+                *name = *s;
+                return GS_OK;
+            }
+    }
+    return GS_EINVAL;
+}
+
+int gs_run_replication_traced(const gs_scenario *sc, uint64_t rep, gs_metrics *m,
+                              gs_trace *trace, gs_run_info *info, const gs_tick *tick,
+                              gs_diag *d)
+{
     gs_world *w = gs_malloc(sizeof *w);
     if (!w)
         return gs_error(d, GS_ENOMEM, "out of memory");
     int rc = world_init(w, sc, rep, d);
+    if (rc == GS_OK && trace) {
+        w->trace = trace;
+        w->sys.iv = &w->iv;
+        if (trace->nsamples > 0 &&
+            !gs_cal_push(&w->cal, sc->sample_interval, ENGINE_TARGET, EV_SAMPLE, NULL, 0))
+            rc = gs_error(d, GS_ENOMEM, "out of memory");
+    }
     if (rc == GS_OK) {
         run(w, tick);
         if (w->status == GS_EINVAL)
@@ -379,8 +499,10 @@ int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_ru
                           (unsigned long long)rep, gs_time_to_s(w->ctx.now),
                           (unsigned long long)w->same_time);
         else if (w->status)
-            rc = gs_error(d, w->status, "replication %llu: out of memory while simulating",
-                          (unsigned long long)rep);
+            rc = gs_error(d, w->status, "replication %llu: %s while simulating",
+                          (unsigned long long)rep,
+                          w->status == GS_ENOMEM ? "out of memory"
+                                                 : "a component failed (e.g. live kernels)");
     }
     if (rc == GS_OK) {
         /* The window-close event is in the calendar from the start, so the
@@ -392,6 +514,8 @@ int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_ru
             m->component = c->cc->id;
             c->type->report(c, &w->ctx, m);
         }
+        if (trace)
+            memcpy(trace->hist, w->sys.hist.bucket, sizeof w->sys.hist.bucket);
         if (m->status)
             rc = gs_error(d, GS_ENOMEM, "out of memory");
     }
@@ -403,4 +527,18 @@ int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_ru
     world_release(w);
     gs_free(w);
     return rc;
+}
+
+void gs_mark_token(gs_ctx *ctx, gs_request *r, int last)
+{
+    /* While an attempt's caller waits (done == 0) its parent is alive. */
+    while (r->attempt) {
+        if (r->done || !r->parent)
+            return;
+        r = r->parent;
+    }
+    if (last)
+        r->t_last_token = ctx->now;
+    else
+        r->t_first_token = ctx->now;
 }

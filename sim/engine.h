@@ -60,7 +60,7 @@ gs_request *gs_attempt(gs_ctx *ctx, const gs_component *from, gs_request *parent
  * reply already on its way still arrives, with attempt->done set: the
  * caller then only frees it. A caller answers a request only after it has
  * abandoned (or had the replies of) all its attempts, since they point to
- * it. */
+ * it: abandoning clears attempt->parent. */
 void gs_attempt_abandon(gs_ctx *ctx, gs_request *attempt);
 
 /* A health-check probe from `from`: an attempt with no parent (parent ==
@@ -69,6 +69,19 @@ void gs_attempt_abandon(gs_ctx *ctx, gs_request *attempt);
  * refuses it like any request. Every component type must answer probes.
  * NULL when out of memory. */
 gs_request *gs_probe(gs_ctx *ctx, const gs_component *from);
+
+/* A copy of request orig that `from` sends again later on its own (a
+ * dead-letter replay): an attempt with no parent and no client, arriving
+ * now, with orig's class, key and tokens. Its reply comes back to `from` as
+ * a GS_EV_REPLY like any attempt's (ev->req->parent == NULL, probe 0); it
+ * counts in no client statistic. NULL when out of memory. */
+gs_request *gs_replay(gs_ctx *ctx, const gs_component *from, const gs_request *orig);
+
+/* The run goes on after the observation window, until every counted request
+ * has its outcome and the holds taken here (delta +1) are given back (delta
+ * -1): for work a component still owes the statistics, such as replays of
+ * counted requests. */
+void gs_hold(gs_ctx *ctx, int delta);
 
 /* Free an attempt whose reply has been handled. */
 void gs_attempt_free(gs_ctx *ctx, gs_request *attempt);
@@ -111,10 +124,47 @@ typedef struct gs_tick {
     void  *arg;
 } gs_tick;
 
+/* What a traced run records besides its metrics (results.h5): the
+ * histogram of the latencies of answered counted requests (GS_HIST_BUCKETS
+ * counts, sim/stats.h buckets, nanoseconds), and a time series with one row
+ * per sample_interval over [0, duration): row k covers [k dt, (k+1) dt),
+ * gs_trace_ncols() values each, columns named by gs_trace_column(); rates
+ * and shares are over the interval, states (queue, up) are those at its
+ * end. The
+ * caller allocates hist and series (nsamples * ncols doubles). */
+typedef struct gs_trace {
+    uint64_t *hist;
+    size_t    nsamples, ncols;
+    double   *series;
+} gs_trace;
+
+/* floor(duration / sample_interval), and the number of columns: the
+ * system's (throughput, offered_rate, latency_p50, latency_p99,
+ * availability: of the requests that arrived or ended in the interval)
+ * then each component's own (e.g. queue, busy, up). */
+size_t gs_trace_samples(const gs_scenario *sc);
+size_t gs_trace_ncols(const gs_scenario *sc);
+/* Column col's component ("system" or an id) and name; GS_EINVAL past the
+ * end. */
+int gs_trace_column(const gs_scenario *sc, size_t col, const char **component,
+                    const char **name);
+
 /* Run replication rep of sc and append its metrics to m (which the caller
  * initialises to zero and releases). info and tick may be NULL. GS_OK, or
  * GS_ENOMEM with a message. */
 int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m,
                        gs_run_info *info, const gs_tick *tick, gs_diag *d);
+/* The same, also filling trace (NULL: none). */
+int gs_run_replication_traced(const gs_scenario *sc, uint64_t rep, gs_metrics *m,
+                              gs_trace *trace, gs_run_info *info, const gs_tick *tick,
+                              gs_diag *d);
+
+/* A GPU pool produced the first (last = 0) or the last (last = 1) output
+ * token of r now: the time is recorded on the request its client sent,
+ * found through the attempts' parents, for the system's ttft_* and tpot_*.
+ * A later mark replaces an earlier one (a retry's tokens are the ones the
+ * client gets). An abandoned attempt, a probe or a replay (no parent) marks
+ * nothing. */
+void gs_mark_token(gs_ctx *ctx, gs_request *r, int last);
 
 #endif

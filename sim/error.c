@@ -1,5 +1,6 @@
 /* Status texts and the diagnostics sink: the first report wins, because
- * later ones are usually consequences of it. */
+ * later ones are usually consequences of it. Warnings about a scenario are
+ * not errors and are printed where they arise. */
 #include "error.h"
 
 #include <stdarg.h>
@@ -52,4 +53,19 @@ int gs_error_at(gs_diag *d, const gs_node *n, const char *fmt, ...)
         d->code = GS_EINVAL;
     }
     return GS_EINVAL;
+}
+
+void gs_warn_at(const gs_node *n, const char *fmt, ...)
+{
+    char msg[GS_DIAG_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n && n->from_set)
+        fprintf(stderr, "warning: %s: %s\n", n->src, msg);
+    else if (n)
+        fprintf(stderr, "warning: %s:%d:%d: %s\n", n->src, n->line, n->col, msg);
+    else
+        fprintf(stderr, "warning: %s\n", msg);
 }

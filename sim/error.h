@@ -45,4 +45,12 @@ int gs_error(gs_diag *d, int code, const char *fmt, ...)
 int gs_error_at(gs_diag *d, const gs_node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Print "warning: SRC:LINE:COL: fmt ...\n" for a scenario node to stderr at
+ * once (positioned as gs_error_at does; n may be NULL). For a scenario that
+ * is valid but probably not what its author meant (a profile measured on
+ * another device); called where a scenario is configured, which happens once
+ * per load, so each warning is printed once. */
+void gs_warn_at(const gs_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -3,14 +3,21 @@
  * failed, 2 bad command line or scenario, 3 internal error). Nothing else
  * lives here. */
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "analysis/archive.h"
+#include "analysis/compare.h"
+#include "analysis/figures.h"
+#include "analysis/plot.h"
 #include "analysis/report.h"
 #include "analysis/validate.h"
+#include "kernels/cli.h"
 #include "sim/alloc.h"
 #include "sim/bench.h"
 #include "sim/error.h"
@@ -21,12 +28,17 @@ enum { EXIT_OK = 0, EXIT_WRITE = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
 typedef struct options {
     const char  *scenario;
+    char       **scenarios;      /* compare: argv entries */
+    size_t       nscenarios;
+    double       precision;      /* 0: a fixed number of replications */
+    long         max_reps;       /* with precision; 0: the default */
     const char  *outdir;
     long         replications;   /* 0: as the scenario says */
     long         seed;           /* -1: as the scenario says */
     int          threads;
     gs_format    format;
     int          quiet;
+    int          no_plots;
     const char **sets;
     size_t       nsets;
     char       **owned;          /* strings built for -r / --seed */
@@ -44,8 +56,12 @@ static const char *usage_main =
     "  run SCENARIO.yaml    simulate every replication, print a summary, write results\n"
     "  check SCENARIO.yaml  validate a scenario and print it resolved (defaults filled in)\n"
     "  validate             compare the simulator with queueing theory on exact cases\n"
+    "  compare A.yaml B.yaml ...  scenarios side by side on common random numbers\n"
     "  bench                measure the engine (events per second, bytes per pending event)\n"
-    "  compare, sweep, capacity, plot, kernels\n"
+    "  plot RESULTS_DIR     redraw the plots of a finished run or comparison\n"
+    "  kernels list|calibrate|check|bench\n"
+    "                       the inference kernels and their service-time profiles\n"
+    "  sweep, capacity\n"
     "                       planned; not available in this version\n"
     "\n"
     "Run 'gatesim COMMAND --help' for the options of a command.\n"
@@ -56,7 +72,8 @@ static const char *usage_run =
     "usage: gatesim run SCENARIO.yaml [OPTIONS]\n"
     "\n"
     "Simulate every replication of the scenario, print the summary to stdout and\n"
-    "write summary.csv and scenario.yaml (resolved) under the output directory.\n"
+    "write summary.csv, scenario.yaml (resolved), results.h5 and plots/ under the\n"
+    "output directory (docs/results.md, docs/plots.md).\n"
     "\n"
     "  -o DIR              output directory (default: results/<scenario name>/)\n"
     "  -r N                replications (overrides simulation.replications)\n"
@@ -64,10 +81,43 @@ static const char *usage_run =
     "  --seed N            base seed (overrides simulation.seed)\n"
     "  --set PATH=VALUE    override a scenario value, e.g. components.gw.servers=16;\n"
     "                      repeatable; validated like the file\n"
+    "  --precision X       add replications until every system metric's half-width\n"
+    "                      is within X (relative) of its mean, e.g. 0.01\n"
+    "  --max-replications N  stop there if --precision is not reached (default 1000)\n"
     "  --format FMT        stdout format: table (default), csv or json\n"
     "  --no-plots          write no plots\n"
     "  -q, --quiet         no progress bar\n"
     "  -h, --help          this text\n";
+
+static const char *usage_compare =
+    "usage: gatesim compare A.yaml B.yaml [C.yaml ...] [OPTIONS]\n"
+    "\n"
+    "Run the scenarios on common random numbers (the same seed and replication\n"
+    "indices, so shared workloads and components draw the same numbers) and print\n"
+    "each metric side by side with its confidence interval and the paired\n"
+    "difference against the first scenario (* = significant). Writes compare.csv,\n"
+    "results.h5 (every scenario), plots/ (with bar charts of the key metrics) and\n"
+    "each scenario's summary.csv and scenario.yaml under the output directory.\n"
+    "\n"
+    "  -o DIR              output directory (default: results/compare/)\n"
+    "  -r N                replications of every scenario (default: the first's)\n"
+    "  -j N                threads (default: all cores); results do not depend on it\n"
+    "  --seed N            base seed of every scenario (default: the first's)\n"
+    "  --set PATH=VALUE    override a value in every scenario; repeatable\n"
+    "  --precision X       add replications until every system metric's half-width\n"
+    "                      is within X (relative) of its mean, in every scenario\n"
+    "  --max-replications N  stop there if --precision is not reached (default 1000)\n"
+    "  --format FMT        stdout format: table (default), csv or json\n"
+    "  --no-plots          write no plots\n"
+    "  -q, --quiet         no progress bar\n"
+    "  -h, --help          this text\n";
+
+static const char *usage_plot =
+    "usage: gatesim plot RESULTS_DIR\n"
+    "\n"
+    "Redraw the plots of a finished run or comparison: run gnuplot again on every\n"
+    "script in RESULTS_DIR/plots (or in RESULTS_DIR itself when it is the plots\n"
+    "directory), e.g. after editing a script to restyle it (docs/plots.md).\n";
 
 static const char *usage_check =
     "usage: gatesim check SCENARIO.yaml [--set PATH=VALUE]... [-r N] [--seed N]\n"
@@ -79,11 +129,12 @@ static const char *usage_validate =
     "usage: gatesim validate [-j N] [-q] [--format table|csv|json]\n"
     "\n"
     "Run the built-in cases that queueing theory solves exactly (M/M/1, M/M/c,\n"
-    "M/D/1, M/G/1, M/M/1/K, Erlang B with lognormal service, a random split, a\n"
-    "Jackson tandem, a closed network by MVA, availability under failures, LRU hit\n"
-    "ratio by Che's approximation) and print, per quantity: simulated mean,\n"
-    "confidence interval, theory, relative error and verdict. Exit 0 when every\n"
-    "check passes, 1 if not (docs/validation.md).\n";
+    "M/D/1, M/G/1, M/M/1/K, Erlang B with lognormal service, random and round-robin\n"
+    "splits, a Jackson tandem, a closed network by MVA, availability under failures\n"
+    "alone and behind a checked balancer, LRU hit ratio by Che's approximation, a\n"
+    "token bucket, fallback retries and timeouts) and print, per quantity: simulated\n"
+    "mean, confidence interval, theory, relative error and verdict. Exit 0 when\n"
+    "every check passes, 1 if not (docs/validation.md).\n";
 
 static const char *usage_bench =
     "usage: gatesim bench [--customers N] [--pending N]\n"
@@ -144,7 +195,12 @@ static void free_options(options *o)
 }
 
 enum { OPT_SEED = 256, OPT_SET, OPT_FORMAT, OPT_NO_PLOTS, OPT_CUSTOMERS, OPT_PENDING,
-       OPT_PRECISION };
+       OPT_PRECISION, OPT_MAX_REPS };
+
+/* wants_scenario: */
+enum { NO_SCENARIO, ONE_SCENARIO, SCENARIOS };
+
+#define DEFAULT_MAX_REPS 1000
 
 /* Parse the options of cmd; returns -1 to go on, or an exit code. */
 static int parse(const char *cmd, const char *usage, int wants_scenario, int argc, char **argv,
@@ -160,7 +216,7 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
         {"customers", required_argument, NULL, OPT_CUSTOMERS},
         {"pending", required_argument, NULL, OPT_PENDING},
         {"precision", required_argument, NULL, OPT_PRECISION},
-        {"max-replications", required_argument, NULL, OPT_PRECISION},
+        {"max-replications", required_argument, NULL, OPT_MAX_REPS},
         {NULL, 0, NULL, 0}};
     opterr = 0;
     optind = 1;
@@ -209,7 +265,7 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
                 return usage_error(cmd, "--format: expected table, csv or json, got '%s'", optarg);
             break;
         case OPT_NO_PLOTS:
-            /* No plots are drawn by this version, so there is nothing to skip. */
+            o->no_plots = 1;
             break;
         case OPT_CUSTOMERS:
             if (parse_long(optarg, 1, 1000000000L, &o->customers))
@@ -221,17 +277,39 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
                 return usage_error(cmd, "--pending: expected a positive integer, got '%s'",
                                    optarg);
             break;
-        case OPT_PRECISION:
-            return usage_error(cmd, "--%s: sequential stopping is not available in this "
-                               "version; set simulation.replications or -r instead",
-                               longopts[li].name);
+        case OPT_PRECISION: {
+            char *end;
+            errno = 0;
+            double x = strtod(optarg, &end);
+            if (strcmp(cmd, "run") != 0 && strcmp(cmd, "compare") != 0)
+                return usage_error(cmd, "--precision: only run and compare add "
+                                   "replications%s", "");
+            if (errno || end == optarg || *end || !(x > 0 && x <= 10))
+                return usage_error(cmd, "--precision: expected a relative half-width > 0 and "
+                                   "<= 10, e.g. 0.01 for 1 %%, got '%s'", optarg);
+            o->precision = x;
+            break;
+        }
+        case OPT_MAX_REPS:
+            if (parse_long(optarg, 2, 1000000, &o->max_reps))
+                return usage_error(cmd, "--max-replications: expected a number between 2 and "
+                                   "1000000, got '%s'", optarg);
+            break;
         case ':':
             return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default:
             return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (wants_scenario) {
+    if (o->max_reps && !o->precision)
+        return usage_error(cmd, "--max-replications: only meaningful with --precision; use -r "
+                           "N for a fixed number%s", "");
+    if (wants_scenario == SCENARIOS) {
+        if (argc - optind < 2)
+            return usage_error(cmd, "%s", "give two or more scenario files to compare");
+        o->scenarios = argv + optind;
+        o->nscenarios = (size_t)(argc - optind);
+    } else if (wants_scenario) {
         if (optind >= argc)
             return usage_error(cmd, "%s", "missing SCENARIO.yaml");
         if (optind + 1 < argc)
@@ -288,6 +366,126 @@ static int cmd_check(options *o)
     return rc ? EXIT_WRITE : EXIT_OK;
 }
 
+/* Is every system metric of every result within the precision asked for?
+ * *need gets the replications the worst of them would need if its
+ * half-width shrinks as 1/sqrt(n). Undefined metrics (NaN) and exact ones
+ * (half-width 0) are met. */
+static int precise_enough(const gs_results *res, size_t n, double confidence, double x,
+                          double *need)
+{
+    int ok = 1;
+    *need = 0;
+    for (size_t s = 0; s < n; s++)
+        for (size_t k = 0; k < res[s].nmetrics; k++) {
+            if (strcmp(res[s].component[k], "system") != 0)
+                continue;
+            gs_estimate e;
+            gs_estimate_compute(res[s].values + k * (size_t)res[s].nreps,
+                                (size_t)res[s].nreps, confidence, &e);
+            double hw = (e.ci_high - e.ci_low) / 2;
+            if (!(hw > 0) || hw <= x * fabs(e.mean))
+                continue;
+            ok = 0;
+            double ratio = hw / (x * fabs(e.mean));
+            double want = (double)e.n * ratio * ratio;
+            if (!(want <= 1e9))
+                want = 1e9;
+            if (want > *need)
+                *need = want;
+        }
+    return ok;
+}
+
+/* Run the n scenarios, the same replication indices for all: their own
+ * count, or with --precision batches of more until every system metric's
+ * half-width is within the precision of its mean or --max-replications is
+ * reached. */
+static int simulate(const options *o, gs_scenario **sc, size_t n, gs_results *res, gs_diag *d)
+{
+    long have = 0, want = sc[0]->replications;
+    long max = o->max_reps ? o->max_reps : DEFAULT_MAX_REPS;
+    if (o->precision && want < 2)
+        want = 2;
+    if (o->precision && want > max)
+        want = max;
+    memset(res, 0, n * sizeof *res);
+    for (;;) {
+        for (size_t s = 0; s < n; s++) {
+            gs_progress bar;
+            char label[160];
+            snprintf(label, sizeof label, "%s%s", sc[s]->name, have ? " (more)" : "");
+            gs_progress_init(&bar, label, o->quiet);
+            gs_results more;
+            int rc = gs_replicate_traced(sc[s], have, want - have, o->threads,
+                                         bar.enabled ? gs_progress_update : NULL, &bar, &more, d);
+            gs_progress_end(&bar);
+            if (rc == GS_OK && have)
+                rc = gs_results_append(&res[s], &more, d);
+            if (have)
+                gs_results_release(&more);
+            else if (rc == GS_OK)
+                res[s] = more;
+            if (rc)
+                return rc;
+        }
+        have = want;
+        double need;
+        if (!o->precision || have >= max ||
+            precise_enough(res, n, sc[0]->confidence, o->precision, &need))
+            break;
+        /* Aim a little past the estimate, which is itself noisy, and at most
+         * double per step so that one wild estimate cannot overshoot far. */
+        double next = ceil(need * 1.1);
+        if (next > 2.0 * (double)have)
+            next = 2.0 * (double)have;
+        want = next > (double)have ? (long)next : have + 1;
+        if (want > max)
+            want = max;
+    }
+    if (o->precision && !o->quiet) {
+        double need;
+        if (!precise_enough(res, n, sc[0]->confidence, o->precision, &need))
+            fprintf(stderr, "gatesim: warning: precision %g not reached after %ld replications "
+                    "(--max-replications); about %.0f would be needed\n", o->precision, have,
+                    need);
+    }
+    return GS_OK;
+}
+
+static const char *output_dir(const options *o, const char *name, char *buf, size_t size)
+{
+    if (o->outdir)
+        return o->outdir;
+    snprintf(buf, size, "results/%s", name);
+    return buf;
+}
+
+/* The plots of the results into DIR/plots, unless --no-plots. A missing
+ * gnuplot is reported (exit 1) with the other results already written. */
+static int draw(const options *o, const char *dir, gs_scenario **sc, const gs_results *res,
+                size_t n)
+{
+    if (o->no_plots)
+        return EXIT_OK;
+    char plots[1024];
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    gs_diag d;
+    gs_diag_init(&d);
+    int rc = gs_figures_write(plots, sc, res, n, &d);
+    if (rc == GS_OK)
+        return EXIT_OK;
+    fprintf(stderr, "gatesim: %s\n", d.msg[0] ? d.msg : gs_strerror(rc));
+    return rc == GS_PLOT_ENOGNUPLOT || rc == GS_EIO ? EXIT_WRITE : exit_for(rc);
+}
+
+static int archive(const char *dir, gs_scenario **sc, const gs_results *res, size_t n,
+                   gs_diag *d)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/results.h5", dir);
+    return gs_archive_write(path, sc, res, n, d);
+}
+
 static int cmd_run(options *o)
 {
     gs_diag d;
@@ -295,12 +493,8 @@ static int cmd_run(options *o)
     gs_scenario *sc;
     if (load(o, &sc, &d))
         return report_error(&d);
-    gs_progress bar;
-    gs_progress_init(&bar, sc->name, o->quiet);
     gs_results res;
-    int rc = gs_replicate(sc, 0, sc->replications, o->threads,
-                          bar.enabled ? gs_progress_update : NULL, &bar, &res, &d);
-    gs_progress_end(&bar);
+    int rc = simulate(o, &sc, 1, &res, &d);
     if (rc) {
         gs_scenario_free(sc);
         return report_error(&d);
@@ -308,14 +502,12 @@ static int cmd_run(options *o)
     gs_summary_row *rows = NULL;
     rc = gs_report_rows(&res, sc->confidence, &rows, &d);
     char dflt[512];
-    const char *dir = o->outdir;
-    if (!dir) {
-        snprintf(dflt, sizeof dflt, "results/%s", sc->name);
-        dir = dflt;
-    }
+    const char *dir = output_dir(o, sc->name, dflt, sizeof dflt);
     if (rc == GS_OK)
         rc = gs_report_write(dir, sc, rows, res.nmetrics, &d);
-    int code = rc ? report_error(&d) : EXIT_OK;
+    if (rc == GS_OK)
+        rc = archive(dir, &sc, &res, 1, &d);
+    int code = rc ? report_error(&d) : draw(o, dir, &sc, &res, 1);
     if (rows && gs_report_print(stdout, o->format, sc, rows, res.nmetrics) != GS_OK) {
         fprintf(stderr, "gatesim: cannot write to standard output\n");
         code = EXIT_WRITE;
@@ -324,6 +516,138 @@ static int cmd_run(options *o)
     gs_results_release(&res);
     gs_scenario_free(sc);
     return code;
+}
+
+typedef struct compare_args {
+    const char *const    *names;
+    const gs_compare_row *rows;
+    size_t                n;
+} compare_args;
+
+static int compare_body(FILE *f, const void *arg)
+{
+    const compare_args *a = arg;
+    return gs_compare_write_csv(f, a->names, a->rows, a->n);
+}
+
+/* Load the scenarios of a comparison. The second and later run on the first
+ * one's seed and replication count (unless --seed or -r fixed them for
+ * all), so that replication i of each draws the same random numbers. */
+static int load_all(options *o, gs_scenario **sc, gs_diag *d)
+{
+    size_t base_sets = o->nsets;
+    for (size_t s = 0; s < o->nscenarios; s++) {
+        o->scenario = o->scenarios[s];
+        o->nsets = base_sets;
+        if (s > 0) {
+            if (o->seed < 0 && add_owned_set(o, "simulation.seed", (long)sc[0]->seed))
+                return gs_error(d, GS_ENOMEM, "out of memory");
+            if (!o->replications &&
+                add_owned_set(o, "simulation.replications", sc[0]->replications))
+                return gs_error(d, GS_ENOMEM, "out of memory");
+        }
+        int rc = load(o, &sc[s], d);
+        o->nsets = base_sets;
+        if (rc)
+            return rc;
+        for (size_t t = 0; t < s; t++)
+            if (strcmp(sc[t]->name, sc[s]->name) == 0)
+                return gs_error(d, GS_EINVAL, "%s and %s are both named '%s'; scenarios "
+                                "compared need different names (set 'name:' in one of "
+                                "them)", sc[t]->path, sc[s]->path, sc[s]->name);
+    }
+    return GS_OK;
+}
+
+static int cmd_compare(options *o)
+{
+    gs_diag d;
+    gs_diag_init(&d);
+    size_t n = o->nscenarios;
+    gs_scenario **sc = gs_calloc(n, sizeof *sc);
+    gs_results *res = gs_calloc(n, sizeof *res);
+    const char **names = gs_calloc(n, sizeof *names);
+    gs_compare_row *rows = NULL;
+    size_t nrows = 0;
+    int code = EXIT_OK, rc;
+    if (!sc || !res || !names) {
+        rc = gs_error(&d, GS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = load_all(o, sc, &d)) || (rc = simulate(o, sc, n, res, &d)))
+        goto out;
+    for (size_t s = 0; s < n; s++)
+        names[s] = sc[s]->name;
+    if ((rc = gs_compare_rows(res, n, sc[0]->confidence, &rows, &nrows, &d)))
+        goto out;
+    char dflt[512];
+    const char *dir = output_dir(o, "compare", dflt, sizeof dflt);
+    /* Each scenario's own summary beside the comparison. */
+    for (size_t s = 0; s < n && rc == GS_OK; s++) {
+        gs_summary_row *srows = NULL;
+        char sub[1024];
+        snprintf(sub, sizeof sub, "%s/%s", dir, names[s]);
+        rc = gs_report_rows(&res[s], sc[s]->confidence, &srows, &d);
+        if (rc == GS_OK)
+            rc = gs_report_write(sub, sc[s], srows, res[s].nmetrics, &d);
+        gs_free(srows);
+    }
+    if (rc == GS_OK) {
+        compare_args a = {names, rows, nrows};
+        rc = gs_report_write_file(dir, "compare.csv", compare_body, &a, &d);
+    }
+    if (rc == GS_OK)
+        rc = archive(dir, sc, res, n, &d);
+    code = rc ? report_error(&d) : draw(o, dir, sc, res, n);
+    int prc = o->format == GS_FORMAT_CSV    ? gs_compare_write_csv(stdout, names, rows, nrows)
+              : o->format == GS_FORMAT_JSON ? gs_compare_print_json(stdout, names,
+                                                                    res[0].nreps,
+                                                                    sc[0]->confidence, rows,
+                                                                    nrows)
+                                            : gs_compare_print_table(stdout, names, n,
+                                                                     res[0].nreps,
+                                                                     sc[0]->confidence, rows,
+                                                                     nrows);
+    if (prc != GS_OK) {
+        fprintf(stderr, "gatesim: cannot write to standard output\n");
+        code = EXIT_WRITE;
+    }
+    rc = GS_OK;
+out:
+    if (rc)
+        code = report_error(&d);
+    gs_free(rows);
+    if (res)
+        for (size_t s = 0; s < n; s++)
+            gs_results_release(&res[s]);
+    if (sc)
+        for (size_t s = 0; s < n; s++)
+            if (sc[s])
+                gs_scenario_free(sc[s]);
+    gs_free(res);
+    gs_free(sc);
+    gs_free(names);
+    return code;
+}
+
+static int cmd_plot(options *o)
+{
+    gs_diag d;
+    gs_diag_init(&d);
+    /* A results directory holds plots/; a plots directory is taken as is. */
+    char plots[1024];
+    snprintf(plots, sizeof plots, "%s/plots", o->scenario);
+    struct stat stbuf;
+    const char *dir = stat(plots, &stbuf) == 0 && S_ISDIR(stbuf.st_mode) ? plots : o->scenario;
+    if (stat(dir, &stbuf) != 0 || !S_ISDIR(stbuf.st_mode)) {
+        fprintf(stderr, "gatesim plot: %s: no such results directory\n", o->scenario);
+        return EXIT_USAGE;
+    }
+    int rc = gs_plot_redraw(dir, &d);
+    if (rc == GS_OK)
+        return EXIT_OK;
+    fprintf(stderr, "gatesim: %s\n", d.msg[0] ? d.msg : gs_strerror(rc));
+    return EXIT_WRITE;
 }
 
 static int cmd_validate(options *o)
@@ -366,24 +690,33 @@ int main(int argc, char **argv)
     options o = {.seed = -1};
     int code;
     if (strcmp(cmd, "run") == 0) {
-        code = parse(cmd, usage_run, 1, argc - 1, argv + 1, &o);
+        code = parse(cmd, usage_run, ONE_SCENARIO, argc - 1, argv + 1, &o);
         if (code < 0)
             code = cmd_run(&o);
     } else if (strcmp(cmd, "check") == 0) {
-        code = parse(cmd, usage_check, 1, argc - 1, argv + 1, &o);
+        code = parse(cmd, usage_check, ONE_SCENARIO, argc - 1, argv + 1, &o);
         if (code < 0)
             code = cmd_check(&o);
     } else if (strcmp(cmd, "validate") == 0) {
-        code = parse(cmd, usage_validate, 0, argc - 1, argv + 1, &o);
+        code = parse(cmd, usage_validate, NO_SCENARIO, argc - 1, argv + 1, &o);
         if (code < 0)
             code = cmd_validate(&o);
     } else if (strcmp(cmd, "bench") == 0) {
-        code = parse(cmd, usage_bench, 0, argc - 1, argv + 1, &o);
+        code = parse(cmd, usage_bench, NO_SCENARIO, argc - 1, argv + 1, &o);
         if (code < 0)
             code = cmd_bench(&o);
-    } else if (strcmp(cmd, "compare") == 0 || strcmp(cmd, "sweep") == 0 ||
-               strcmp(cmd, "capacity") == 0 || strcmp(cmd, "plot") == 0 ||
-               strcmp(cmd, "kernels") == 0) {
+    } else if (strcmp(cmd, "compare") == 0) {
+        code = parse(cmd, usage_compare, SCENARIOS, argc - 1, argv + 1, &o);
+        if (code < 0)
+            code = cmd_compare(&o);
+    } else if (strcmp(cmd, "plot") == 0) {
+        code = parse(cmd, usage_plot, ONE_SCENARIO, argc - 1, argv + 1, &o);
+        if (code < 0)
+            code = cmd_plot(&o);
+    } else if (strcmp(cmd, "kernels") == 0) {
+        code = gs_kernels_main(argc - 1, argv + 1);
+    } else if (strcmp(cmd, "sweep") == 0 ||
+               strcmp(cmd, "capacity") == 0) {
         fprintf(stderr, "gatesim: '%s' is not available in gatesim %s yet; see 'gatesim "
                 "--help' for the commands this version has\n", cmd, GATESIM_VERSION);
         code = EXIT_USAGE;

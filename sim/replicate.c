@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "scenario.h"
+#include "stats.h"
 
 double gs_wall_seconds(void)
 {
@@ -26,7 +27,49 @@ void gs_results_release(gs_results *r)
     gs_free(r->component);
     gs_free(r->name);
     gs_free(r->values);
+    if (r->traces)
+        for (long i = 0; i < r->nreps; i++) {
+            gs_free(r->traces[i].hist);
+            gs_free(r->traces[i].series);
+        }
+    gs_free(r->traces);
     memset(r, 0, sizeof *r);
+}
+
+int gs_results_append(gs_results *r, gs_results *more, gs_diag *d)
+{
+    if (more->nmetrics != r->nmetrics)
+        return gs_error(d, GS_EINTERNAL, "replications report %zu and %zu metrics",
+                        r->nmetrics, more->nmetrics);
+    size_t n = (size_t)(r->nreps + more->nreps);
+    double *v = gs_malloc((r->nmetrics ? r->nmetrics : 1) * n * sizeof *v);
+    if (!v)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    for (size_t k = 0; k < r->nmetrics; k++) {
+        memcpy(v + k * n, r->values + k * (size_t)r->nreps, (size_t)r->nreps * sizeof *v);
+        memcpy(v + k * n + r->nreps, more->values + k * (size_t)more->nreps,
+               (size_t)more->nreps * sizeof *v);
+    }
+    if (r->traces && more->traces) {
+        gs_trace *t = gs_realloc(r->traces, n * sizeof *t);
+        if (!t) {
+            gs_free(v);
+            return gs_error(d, GS_ENOMEM, "out of memory");
+        }
+        /* The traces move: more gives up its own. */
+        memcpy(t + r->nreps, more->traces, (size_t)more->nreps * sizeof *t);
+        memset(more->traces, 0, (size_t)more->nreps * sizeof *t);
+        r->traces = t;
+    }
+    gs_free(r->values);
+    r->values = v;
+    r->nreps = (long)n;
+    r->total.events += more->total.events;
+    r->total.requests += more->total.requests;
+    if (more->total.calendar_bytes > r->total.calendar_bytes)
+        r->total.calendar_bytes = more->total.calendar_bytes;
+    r->wall_s += more->wall_s;
+    return GS_OK;
 }
 
 /* Shared by the threads of one gs_replicate() call. Progress is counted in
@@ -77,8 +120,48 @@ static void on_tick(void *arg, double fraction)
         report(ps);
 }
 
+static int replicate(const gs_scenario *sc, long first, long nreps, int threads, int traced,
+                     gs_progress_fn progress, void *progress_arg, gs_results *out, gs_diag *d);
+
 int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
                  gs_progress_fn progress, void *progress_arg, gs_results *out, gs_diag *d)
+{
+    return replicate(sc, first, nreps, threads, 0, progress, progress_arg, out, d);
+}
+
+int gs_replicate_traced(const gs_scenario *sc, long first, long nreps, int threads,
+                        gs_progress_fn progress, void *progress_arg, gs_results *out,
+                        gs_diag *d)
+{
+    return replicate(sc, first, nreps, threads, 1, progress, progress_arg, out, d);
+}
+
+/* Traces for nreps replications of sc, or NULL when out of memory. */
+static gs_trace *traces_new(const gs_scenario *sc, long nreps)
+{
+    gs_trace *t = gs_calloc((size_t)nreps, sizeof *t);
+    if (!t)
+        return NULL;
+    size_t ns = gs_trace_samples(sc), nc = gs_trace_ncols(sc);
+    for (long i = 0; i < nreps; i++) {
+        t[i].nsamples = ns;
+        t[i].ncols = nc;
+        t[i].hist = gs_calloc(GS_HIST_BUCKETS, sizeof *t[i].hist);
+        t[i].series = gs_calloc(ns * nc > 0 ? ns * nc : 1, sizeof *t[i].series);
+        if (!t[i].hist || !t[i].series) {
+            for (long j = 0; j <= i; j++) {
+                gs_free(t[j].hist);
+                gs_free(t[j].series);
+            }
+            gs_free(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+static int replicate(const gs_scenario *sc, long first, long nreps, int threads, int traced,
+                     gs_progress_fn progress, void *progress_arg, gs_results *out, gs_diag *d)
 {
     memset(out, 0, sizeof *out);
     double t0 = gs_wall_seconds();
@@ -94,7 +177,8 @@ int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
     gs_diag_init(&failure);
     long failed_at = nreps;
     int rc = GS_OK;
-    if (!per || !info || !ps.mine) {
+    gs_trace *traces = traced ? traces_new(sc, nreps) : NULL;
+    if (!per || !info || !ps.mine || (traced && !traces)) {
         rc = gs_error(d, GS_ENOMEM, "out of memory");
         goto out_free;
     }
@@ -114,8 +198,9 @@ int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
         gs_diag_init(&dg);
         tick_arg ta = {&ps, i};
         gs_tick tick = {on_tick, &ta};
-        int st = gs_run_replication(sc, (uint64_t)(first + i), &per[i], &info[i],
-                                    progress ? &tick : NULL, &dg);
+        int st = gs_run_replication_traced(sc, (uint64_t)(first + i), &per[i],
+                                           traces ? &traces[i] : NULL, &info[i],
+                                           progress ? &tick : NULL, &dg);
         advance(&ps, i, 1.0);
 #pragma omp critical(gs_progress)
         {
@@ -166,7 +251,15 @@ int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
             out->total.calendar_bytes = info[i].calendar_bytes;
     }
     out->wall_s = gs_wall_seconds() - t0;
+    out->traces = traces;
+    traces = NULL;
 out_free:
+    if (traces)
+        for (long i = 0; i < nreps; i++) {
+            gs_free(traces[i].hist);
+            gs_free(traces[i].series);
+        }
+    gs_free(traces);
     if (per)
         for (long i = 0; i < nreps; i++)
             gs_metrics_release(&per[i]);

@@ -17,6 +17,7 @@ typedef struct gs_results {
     const char **name;
     double      *values;
     gs_run_info  total;        /* sums over replications (calendar bytes: the maximum) */
+    gs_trace    *traces;       /* [nreps] when traced (gs_replicate_traced), else NULL */
     double       wall_s;       /* wall-clock seconds of the whole run */
 } gs_results;
 
@@ -31,7 +32,19 @@ typedef void (*gs_progress_fn)(void *arg, long finished, long total, double shar
 int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,
                  gs_progress_fn progress, void *progress_arg, gs_results *out, gs_diag *d);
 
+/* The same, recording each replication's trace (sim/engine.h) in
+ * out->traces. */
+int gs_replicate_traced(const gs_scenario *sc, long first, long nreps, int threads,
+                        gs_progress_fn progress, void *progress_arg, gs_results *out,
+                        gs_diag *d);
+
 void gs_results_release(gs_results *r);
+
+/* Add the replications of more (the same scenario, later replication
+ * indices, the same metrics) after those of r; more's traces move to r.
+ * GS_OK, GS_ENOMEM, or
+ * GS_EINTERNAL when the metrics differ. */
+int gs_results_append(gs_results *r, gs_results *more, gs_diag *d);
 
 /* Wall-clock seconds from a monotonic clock (for timing only; never
  * inside the model). */

@@ -59,6 +59,14 @@ struct gs_request {
     uint8_t  outcome;       /* gs_outcome, valid when done */
     uint8_t  attempt;       /* 1: an attempt, whose answer goes back to `caller` */
     uint8_t  probe;         /* 1: a health-check probe (an attempt with no parent) */
+    uint8_t  peek;          /* 1: asks a cache for a stale answer only (ok on a hit, error
+                             * on a miss; never sent on) */
+    /* Set by a GPU pool through gs_mark_token() on the request the client
+     * sent (never on an attempt): when its first and its last output token
+     * were produced, for ttft_* and tpot_*; 0 when none was (every pass of a
+     * pool takes at least 1ns, so a mark is never 0). */
+    gs_time  t_first_token;
+    gs_time  t_last_token;
 };
 
 #endif

@@ -226,6 +226,11 @@ int gs_build_ref(gs_build *b, gs_comp_conf *cc, gs_node *ref, const char *what,
     return GS_OK;
 }
 
+const gs_component_type *gs_build_type(const gs_build *b, uint32_t index)
+{
+    return b->sc->comps[index].type;
+}
+
 static int class_index(gs_scenario *sc, const char *cls, uint32_t *out, gs_diag *d)
 {
     for (size_t i = 0; i < sc->nclasses; i++)
@@ -481,7 +486,7 @@ static int declare_components(gs_scenario *sc, gs_node *root, gs_diag *d)
         cc->type = gs_component_lookup(tn->value);
         if (!cc->type) {
             static const char *const planned[] = {
-                "fallback", "broker", "workers", "gpu_pool", NULL};
+                "broker", "workers", NULL};
             for (size_t j = 0; planned[j]; j++)
                 if (strcmp(planned[j], tn->value) == 0)
                     return gs_error_at(d, tn, "type: component type '%s' is not available in "

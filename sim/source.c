@@ -12,6 +12,7 @@
 #include "source.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "component.h"
 #include "dist.h"
@@ -31,6 +32,10 @@ void gs__source_stats_init(gs_source_stats *s)
         s->outcome[i] = 0;
     gs_tally_init(&s->latency);
     gs_hist_init(&s->hist);
+    gs_tally_init(&s->ttft);
+    gs_tally_init(&s->tpot);
+    gs_hist_init(&s->ttft_hist);
+    gs_hist_init(&s->tpot_hist);
 }
 
 static uint32_t draw_tokens(const gs_dist *dist, gsl_rng *r)
@@ -56,6 +61,8 @@ static void launch(gs_component *c, gs_ctx *ctx, uint32_t user)
     r->cls = w->cls;
     r->user = user;
     r->counted = ctx->now >= ctx->warmup && ctx->now < ctx->duration;
+    if (s->iv)
+        s->iv->arrivals++;
     if (r->counted) {
         s->arrivals++;
         s->pending++;
@@ -115,11 +122,37 @@ static int start(gs_component *c, gs_ctx *ctx)
     return GS_OK;
 }
 
+/* TTFT from the client's send; TPOT over the output tokens after the
+ * first. Only a request whose last token is marked too counts: one whose
+ * tokens were cut off by a failure and that was then answered some other
+ * way has no token times of its own. */
+static void tokens(gs_source_stats *s, const gs_request *r)
+{
+    gs_time ttft = r->t_first_token - r->t_arrival;
+    gs_tally_add(&s->ttft, gs_time_to_s(ttft));
+    gs_hist_add(&s->ttft_hist, ttft);
+    if (r->output_tokens > 1) {
+        double tpot = (double)(r->t_last_token - r->t_first_token) /
+                      (double)(r->output_tokens - 1);
+        gs_tally_add(&s->tpot, tpot / GS_NS_PER_S);
+        gs_hist_add(&s->tpot_hist, (int64_t)(tpot + 0.5));
+    }
+}
+
 static void record(gs_component *c, gs_ctx *ctx, gs_request *r, gs_outcome o)
 {
     const gs_workload *w = c->conf;
     r->done = 1;
     r->outcome = (uint8_t)o;
+    gs_source_interval *iv = gs__world_stats(ctx)->iv;
+    if (iv) {
+        iv->done++;
+        if (gs_outcome_answered(o)) {
+            iv->answered++;
+            gs_hist_add(&iv->hist, ctx->now - r->t_arrival);
+        }
+        iv->available += o == GS_OUT_OK || o == GS_OUT_FALLBACK;
+    }
     if (r->counted) {
         gs_source_stats *s = gs__world_stats(ctx);
         s->pending--;
@@ -130,6 +163,8 @@ static void record(gs_component *c, gs_ctx *ctx, gs_request *r, gs_outcome o)
             gs_hist_add(&s->hist, lat);
             if (ctx->now <= r->t_deadline)
                 s->in_deadline++;
+            if (r->t_first_token > 0 && r->t_last_token >= r->t_first_token)
+                tokens(s, r);
         }
     }
     if (w->process == GS_PROC_CLOSED)
@@ -212,6 +247,17 @@ void gs__source_report(const gs_source_stats *s, const gs_scenario *sc, const gs
     gs_metric(m, "load_amplification", n > 0 ? (double)s->attempts / n : NAN);
     gs_metric(m, "cost_per_1k_requests", n > 0 ? 1000.0 * s->cost / n : NAN);
     gs_metric(m, "goodput", (double)s->in_deadline / window);
+    /* Only scenarios with a GPU pool have token times; the rows of others
+     * stay as they were. */
+    int pools = 0;
+    for (size_t i = 0; i < sc->ncomponents; i++)
+        pools |= strcmp(sc->comps[i].type->name, "gpu_pool") == 0;
+    if (pools) {
+        gs_metric(m, "ttft_mean", gs_tally_mean(&s->ttft));
+        gs_metric(m, "ttft_p99", gs_hist_quantile(&s->ttft_hist, 0.99) / GS_NS_PER_S);
+        gs_metric(m, "tpot_mean", gs_tally_mean(&s->tpot));
+        gs_metric(m, "tpot_p99", gs_hist_quantile(&s->tpot_hist, 0.99) / GS_NS_PER_S);
+    }
 }
 
 const gs_component_type gs_source_type = {

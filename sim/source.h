@@ -20,6 +20,13 @@ enum {
     GS_SOURCE_EV_ANSWER        /* answer of ev->req reaches the client; arg = outcome */
 };
 
+/* The current sample interval of a traced run (results.h5 time series):
+ * every request, whatever its arrival time, by when it arrived or ended. */
+typedef struct gs_source_interval {
+    uint64_t arrivals, done, answered, available;
+    gs_hist  hist;                     /* answered, nanoseconds */
+} gs_source_interval;
+
 /* End-to-end statistics of the requests that arrived in the window. */
 typedef struct gs_source_stats {
     uint64_t arrivals;                 /* counted requests */
@@ -30,6 +37,12 @@ typedef struct gs_source_stats {
     double   cost;                     /* money spent on counted requests */
     gs_tally latency;                  /* answered requests, seconds */
     gs_hist  hist;                     /* answered requests, nanoseconds */
+    /* Answered requests that a GPU pool produced tokens for (t_first_token
+     * set): time to first token, and per output token after the first
+     * (requests of two or more output tokens), in seconds and nanoseconds. */
+    gs_source_interval *iv;            /* NULL unless the run is traced */
+    gs_tally ttft, tpot;
+    gs_hist  ttft_hist, tpot_hist;
 } gs_source_stats;
 
 void gs__source_stats_init(gs_source_stats *s);

@@ -126,6 +126,110 @@ determinism)
     cmp -s "$scratch/j1/summary.csv" "$scratch/s2/summary.csv" && fail "--seed 2 gave the same bytes as seed 1"
     echo "ok: summary.csv byte-identical for -j 1, 2, 3; another seed differs"
     ;;
+compare)
+    # Two scenarios that differ in the server count, and the first again
+    # under another name: on common random numbers the copy differs by
+    # exactly 0 in every metric, and the faster one significantly.
+    a=$scratch/a.yaml; b=$scratch/b.yaml; c=$scratch/c.yaml
+    cat >"$a" <<'YAML'
+name: one
+simulation: {duration: 20s, warmup: 2s, replications: 5, seed: 3}
+workload:
+  - {name: chat, arrivals: {process: poisson, rate: 800/s}, entry: gw}
+components:
+  gw: {type: gateway, servers: 1, service: {dist: exponential, mean: 1ms}}
+YAML
+    sed 's/name: one/name: two/; s/servers: 1,/servers: 2,/; s/seed: 3/seed: 9/' "$a" >"$b"
+    sed 's/name: one/name: copy/' "$a" >"$c"
+    "$gatesim" compare "$a" "$b" "$c" -q -o "$scratch/cmp" >"$scratch/out" || fail "compare exit $?"
+    grep -q "paired against one" "$scratch/out" || fail "no table: $(cat "$scratch/out")"
+    f=$scratch/cmp/compare.csv
+    head -n 1 "$f" | grep -qx 'scenario,component,metric,mean,ci_low,ci_high,stddev,replications,diff_mean,diff_ci_low,diff_ci_high,significant' \
+        || fail "compare.csv header: $(head -n 1 "$f")"
+    for s in one two copy; do
+        [ -s "$scratch/cmp/$s/summary.csv" ] || fail "no $s/summary.csv"
+    done
+    awk -F, '$1 == "copy" && ($9 != 0 || $10 != 0 || $11 != 0 || $12 != 0) { bad = 1; print }
+             END { exit bad }' "$f" || fail "a scenario compared with itself differs"
+    awk -F, '$1 == "two" && $2 == "system" && $3 == "latency_mean" { found = 1; if ($12 != 1 || $9 >= 0) exit 1 }
+             END { exit !found }' "$f" || fail "two servers are not significantly faster"
+    # The second scenario ran on the first one's seed (5 replications, seed 3).
+    grep -q '^two,system,latency_mean,.*,5,' "$f" || fail "replications not taken from the first"
+    "$gatesim" compare "$a" "$a" -q -o "$scratch/dup" >/dev/null 2>"$scratch/err"; rc=$?
+    [ $rc -eq 2 ] || fail "same name twice: exit $rc"
+    grep -q "both named 'one'" "$scratch/err" || fail "same name: $(cat "$scratch/err")"
+    "$gatesim" compare "$a" -q >/dev/null 2>&1 && fail "one scenario accepted"
+    echo "ok: compare table, compare.csv, zero self-difference, significance, name clash"
+    ;;
+outputs)
+    # A run writes results.h5 and the plots (PNG and PDF beside their
+    # scripts and data); without gnuplot it exits 1 with the rest written.
+    s=$root/scenarios/single-gateway-basic.yaml
+    "$gatesim" run "$s" -q -r 2 -o "$scratch/o" >/dev/null || fail "run exit $?"
+    [ "$(head -c 8 "$scratch/o/results.h5" | od -An -c | tr -d ' ')" = '211HDF\r\n032\n' ] \
+        || fail "results.h5 is not HDF5"
+    for p in latency-cdf timeline-single-gateway-basic utilization-single-gateway-basic; do
+        for x in dat gp; do [ -s "$scratch/o/plots/$p.$x" ] || fail "no plots/$p.$x"; done
+        if command -v gnuplot >/dev/null; then
+            [ "$(head -c 4 "$scratch/o/plots/$p.png" | tail -c 3)" = PNG ] || fail "$p.png not PNG"
+            [ "$(head -c 4 "$scratch/o/plots/$p.pdf")" = %PDF ] || fail "$p.pdf not PDF"
+            [ "$(wc -c <"$scratch/o/plots/$p.png")" -gt 2000 ] || fail "$p.png too small"
+        fi
+    done
+    ls "$scratch/o" "$scratch/o/plots" | grep -q '\.tmp' && fail "temporary files left"
+    if command -v gnuplot >/dev/null; then
+        rm "$scratch/o/plots/latency-cdf.png"
+        "$gatesim" plot "$scratch/o" || fail "plot exit $?"
+        [ -s "$scratch/o/plots/latency-cdf.png" ] || fail "plot did not redraw"
+    else
+        echo "SKIPPED: rendering checks (gnuplot not installed)"
+    fi
+    # No gnuplot on PATH: exit 1, a clear message, CSV and HDF5 written.
+    mkdir "$scratch/nobin"
+    PATH=$scratch/nobin "$gatesim" run "$s" -q -r 2 -o "$scratch/n" >/dev/null 2>"$scratch/err"; rc=$?
+    [ $rc -eq 1 ] || fail "without gnuplot: exit $rc"
+    grep -q "gnuplot not found" "$scratch/err" || fail "message: $(cat "$scratch/err")"
+    [ -s "$scratch/n/summary.csv" ] && [ -s "$scratch/n/results.h5" ] || fail "results missing"
+    "$gatesim" run "$s" -q -r 2 --no-plots -o "$scratch/np" >/dev/null || fail "--no-plots"
+    [ -e "$scratch/np/plots" ] && fail "--no-plots drew plots"
+    echo "ok: results.h5, plots (PNG, PDF, scripts, data), redraw, missing gnuplot"
+    ;;
+architectures)
+    # The README's main command, shortened: the three shipped architectures
+    # load, run and compare; the failure history shows where it should.
+    cd "$root" || fail "cd"
+    "$gatesim" compare scenarios/single-gateway.yaml scenarios/gateway-fallback.yaml \
+        scenarios/multi-gateway-parallel.yaml -q -r 3 --no-plots --format csv \
+        -o "$scratch/arch" >"$scratch/out" || fail "compare exit $?"
+    f=$scratch/arch/compare.csv
+    for s in single-gateway gateway-fallback multi-gateway-parallel; do
+        grep -q "^$s,system,availability," "$f" || fail "no $s rows"
+    done
+    awk -F, '$2 == "system" && $3 == "availability" { a[$1] = $4 }
+             END { exit !(a["single-gateway"] < a["gateway-fallback"] &&
+                          a["single-gateway"] < a["multi-gateway-parallel"]) }' "$f" \
+        || fail "the single gateway is not the least available"
+    echo "ok: the three reference architectures compare"
+    ;;
+precision)
+    s=$root/scenarios/single-gateway-basic.yaml
+    "$gatesim" run "$s" -q -r 3 --precision 0.02 --max-replications 200 --format csv \
+        -o "$scratch/p" >"$scratch/out" 2>"$scratch/err" || fail "--precision exit $?"
+    # Every system metric within 2 % of its mean (or exact, or undefined).
+    awk -F, 'NR > 1 && $2 == "system" && $4 != "nan" && $5 != "nan" {
+                 hw = ($6 - $5) / 2; m = $4 < 0 ? -$4 : $4
+                 if (hw > 0.02 * m * 1.0000001 && $8 < 200) { bad = 1; print } }
+             END { exit bad }' "$scratch/p/summary.csv" || fail "precision not met"
+    n=$(awk -F, '$2 == "system" && $3 == "latency_mean" { print $8 }' "$scratch/p/summary.csv")
+    [ "$n" -gt 3 ] || fail "no replications were added ($n)"
+    # A loose target is met by the first batch.
+    "$gatesim" run "$s" -q -r 5 --precision 5 --format csv -o "$scratch/p2" >/dev/null || fail "loose"
+    n=$(awk -F, '$2 == "system" && $3 == "latency_mean" { print $8 }' "$scratch/p2/summary.csv")
+    [ "$n" -eq 5 ] || fail "loose precision ran $n replications, not 5"
+    "$gatesim" run "$s" -q --max-replications 10 >/dev/null 2>&1 && fail "--max-replications without --precision"
+    "$gatesim" run "$s" -q --precision 0 >/dev/null 2>&1 && fail "--precision 0 accepted"
+    echo "ok: --precision adds replications until met ($n with a loose target)"
+    ;;
 validate)
     "$gatesim" validate -q >"$scratch/v" 2>&1; rc=$?
     cat "$scratch/v"

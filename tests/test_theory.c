@@ -8,6 +8,9 @@
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sf_lambert.h>
 
 #include "analysis/theory.h"
 #include "sim/alloc.h"
@@ -425,6 +428,8 @@ static void bf_walk(bf *b, size_t i, long left, double w, long *n)
             b->q[s] += (double)n[s] * w * wz;
         return;
     }
+    if (i >= BF_MAX)
+        return;   /* m <= BF_MAX; says so to GCC, whose -O3 inlining warns */
     for (long k = 0; k <= left; k++) {
         n[i] = k;
         bf_walk(b, i + 1, left - k, w * bf_station_weight(b->d[i], b->c[i], k), n);
@@ -676,6 +681,386 @@ static void test_lru_che(void)
     CHECK(isnan(gs_lru_hit_che(10, 0.8, -1)));
 }
 
+/* ----------------------------------------------------------------- GI/M/1 */
+
+/* Deterministic interarrival times 1 / lambda: LST e^(-s / lambda). */
+static double det_lst(double s, void *arg)
+{
+    return exp(-s / *(const double *)arg);
+}
+
+/* Two-phase hyperexponential: rate 0.5 * lambda with probability 1/4 and
+ * 1.5 * lambda with 3/4 (mean 1 / lambda). */
+static double h2_lst(double s, void *arg)
+{
+    double l = *(const double *)arg, r1 = 0.5 * l, r2 = 1.5 * l;
+    return 0.25 * r1 / (r1 + s) + 0.75 * r2 / (r2 + s);
+}
+
+static void test_gim1(void)
+{
+    /* Poisson arrivals (Erlang-1): sigma = rho, and the figures are M/M/1. */
+    const double rhos[] = {0.01, 0.3, 0.5, 0.8, 0.95, 0.999};
+    for (size_t i = 0; i < sizeof rhos / sizeof rhos[0]; i++) {
+        gs_erlang_arg e1 = {1, rhos[i] * 1000.0};
+        CHECK_REL(gs_gim1_sigma(gs_erlang_lst, &e1, e1.rate, 1000.0), rhos[i], 1e-12);
+        gs_queue_theory g, m;
+        CHECK_EQ(gs_theory_gim1(gs_erlang_lst, &e1, e1.rate, 1000.0, &g), 0);
+        CHECK_EQ(gs_theory_mmc(e1.rate, 1000.0, 1, &m), 0);
+        /* 1 - sigma is as good as the LST near 1 allows (theory.h). */
+        double slack = 1 - rhos[i];
+        check_same_queue(&g, &m, 1e-13 + 1e-15 / (slack * slack));
+    }
+
+    /* E2/M/1 in closed form: sigma (2 lambda + mu - mu sigma)^2 = 4 lambda^2
+     * is a cubic with the root 1; the other factor is mu^2 sigma^2 -
+     * mu (4 lambda + mu) sigma + 4 lambda^2, whose smaller root is
+     * sigma = (1 + 4 rho - sqrt(1 + 8 rho)) / 2 = 8 rho^2 / (1 + 4 rho +
+     * sqrt(1 + 8 rho)). rho = 0.8 gives (4.2 - sqrt 7.4) / 2 = 0.73985. */
+    const double rho2[] = {0.05, 0.3, 0.6, 0.8, 0.9, 0.95};
+    for (size_t i = 0; i < sizeof rho2 / sizeof rho2[0]; i++) {
+        double rho = rho2[i], mu = 1000.0;
+        double want = 8 * rho * rho / (1 + 4 * rho + sqrt(1 + 8 * rho));
+        gs_erlang_arg e2 = {2, rho * mu};
+        double sigma = gs_gim1_sigma(gs_erlang_lst, &e2, e2.rate, mu);
+        CHECK_REL(sigma, want, 1e-13);
+        gs_queue_theory g;
+        CHECK_EQ(gs_theory_gim1(gs_erlang_lst, &e2, e2.rate, mu, &g), 0);
+        CHECK_REL(g.response_mean, 1 / (mu * (1 - want)), 1e-12);
+        CHECK_REL(g.wait_mean, want / (mu * (1 - want)), 1e-12);
+        CHECK_REL(g.queue_mean, e2.rate * want / (mu * (1 - want)), 1e-12);
+        CHECK_REL(g.in_system_mean, e2.rate / (mu * (1 - want)), 1e-12);
+        CHECK_REL(g.utilization, rho, 1e-15);
+        CHECK_NEAR(g.blocked, 0.0, 0.0);
+        CHECK_REL(g.throughput, e2.rate, 1e-15);
+    }
+    CHECK_NEAR(gs_gim1_sigma(gs_erlang_lst, &(gs_erlang_arg){2, 800.0}, 800.0, 1000.0),
+               (4.2 - sqrt(7.4)) / 2, 1e-15);
+
+    /* D/M/1: sigma = e^(-(1 - sigma) / rho), so -sigma / rho is the
+     * principal branch of Lambert's W at -e^(-1/rho) / rho (the other
+     * branch gives the root 1). Erlang-k tends to it as k grows. */
+    for (double rho = 0.1; rho < 0.99; rho += 0.17) {
+        double lambda = rho * 50.0;
+        double want = -rho * gsl_sf_lambert_W0(-exp(-1 / rho) / rho);
+        CHECK_REL(gs_gim1_sigma(det_lst, &lambda, lambda, 50.0), want, 1e-12);
+        gs_erlang_arg ek = {100000, lambda};
+        CHECK_NEAR(gs_gim1_sigma(gs_erlang_lst, &ek, lambda, 50.0), want, 1e-4);
+    }
+
+    /* Any interarrival law: the root satisfies its equation to rounding,
+     * and burstier arrivals (H2, cv^2 = 5/3) wait longer than Poisson. */
+    for (double rho = 0.1; rho < 0.99; rho += 0.11) {
+        double lambda = rho * 10.0;
+        double sigma = gs_gim1_sigma(h2_lst, &lambda, lambda, 10.0);
+        CHECK_NEAR(sigma, h2_lst(10.0 * (1 - sigma), &lambda), 4e-16);
+        CHECK(sigma > rho && sigma < 1);
+    }
+
+    /* The sojourn is exponential: quantiles from sigma. */
+    CHECK_REL(gs_gim1_response_quantile(0.8, 1000.0, 0.99),
+              gs_mm1_response_quantile(800.0, 1000.0, 0.99), 1e-14);
+    CHECK_REL(gs_gim1_response_quantile(0.5, 2.0, 0.5), log(2.0), 1e-15);
+    CHECK_NEAR(gs_gim1_response_quantile(0.5, 2.0, 0.0), 0.0, 0.0);
+
+    /* Out of the domain. */
+    gs_erlang_arg e = {2, 1000.0}, bad = {0, 1000.0};
+    gs_queue_theory g;
+    CHECK(isnan(gs_gim1_sigma(gs_erlang_lst, &e, 1000.0, 1000.0)));
+    CHECK(isnan(gs_gim1_sigma(gs_erlang_lst, &e, 1000.0, 900.0)));
+    CHECK(isnan(gs_gim1_sigma(gs_erlang_lst, &bad, 500.0, 1000.0)));
+    CHECK(isnan(gs_gim1_sigma(NULL, &e, 500.0, 1000.0)));
+    CHECK(isnan(gs_gim1_sigma(gs_erlang_lst, &e, 0.0, 1000.0)));
+    CHECK(isnan(gs_gim1_sigma(gs_erlang_lst, &e, NAN, 1000.0)));
+    CHECK_EQ(gs_theory_gim1(gs_erlang_lst, &e, 1000.0, 1000.0, &g), -1);
+    CHECK(all_nan(&g));
+    CHECK(isnan(gs_erlang_lst(-1.0, &e)));
+    CHECK(isnan(gs_gim1_response_quantile(1.0, 1.0, 0.5)));
+    CHECK(isnan(gs_gim1_response_quantile(0.5, 0.0, 0.5)));
+    CHECK(isnan(gs_gim1_response_quantile(0.5, 1.0, 1.0)));
+}
+
+/* The mixture's distribution function at t, term by term. */
+static double mixture_cdf(size_t n, const double *w, const double *r, double t)
+{
+    double f = 0;
+    for (size_t i = 0; i < n; i++)
+        f += w[i] * -expm1(-r[i] * t);
+    return f;
+}
+
+static void test_exp_mixture(void)
+{
+    const double qs[] = {1e-6, 0.01, 0.3, 0.5, 0.9, 0.99, 0.999999};
+    const double w1[] = {1.0}, r1[] = {200.0};
+    const double w2[] = {0.5, 0.5}, r2[] = {260.15, 200.0}, same[] = {200.0, 200.0};
+    const double w3[] = {0.2, 0.0, 0.8}, r3[] = {1.0, 1e-9, 30.0};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        double t1 = -log1p(-qs[i]) / 200.0;
+        CHECK_REL(gs_exp_mixture_quantile(1, w1, r1, qs[i]), t1, 1e-13);
+        CHECK_REL(gs_exp_mixture_quantile(2, w2, same, qs[i]), t1, 1e-13);
+        double t = gs_exp_mixture_quantile(2, w2, r2, qs[i]);
+        CHECK_REL(mixture_cdf(2, w2, r2, t), qs[i], 1e-12);
+        CHECK(t > -log1p(-qs[i]) / 260.15 && t < t1);
+        /* A component of weight 0 does not count, however slow. */
+        t = gs_exp_mixture_quantile(3, w3, r3, qs[i]);
+        CHECK_REL(mixture_cdf(3, w3, r3, t), qs[i], 1e-12);
+    }
+    CHECK_NEAR(gs_exp_mixture_quantile(2, w2, r2, 0.0), 0.0, 0.0);
+    const double wbad[] = {0.5, 0.6}, rbad[] = {1.0, 0.0}, wneg[] = {1.5, -0.5};
+    CHECK(isnan(gs_exp_mixture_quantile(2, wbad, r2, 0.5)));
+    CHECK(isnan(gs_exp_mixture_quantile(2, wneg, r2, 0.5)));
+    CHECK(isnan(gs_exp_mixture_quantile(2, w2, rbad, 0.5)));
+    CHECK(isnan(gs_exp_mixture_quantile(0, w2, r2, 0.5)));
+    CHECK(isnan(gs_exp_mixture_quantile(2, w2, r2, 1.0)));
+    CHECK(isnan(gs_exp_mixture_quantile(2, w2, r2, NAN)));
+}
+
+/* ----------------------------------------------------------- token bucket */
+
+/* Erlang's M/D/1 formula as written in the textbooks, summed in long
+ * double: G(x) = sum_{j <= x} (-a (x - j))^j / j! e^(a (x - j)), with
+ * (1 - a) G the workload distribution of the unbounded M/D/1 queue; and the
+ * rejected share P(D > K) = 1 - G(K) / G(K + 1) read off the bounded one,
+ * whose distribution function is G up to K and whose total mass is
+ * G(K + 1) = 1 + a G(K) (theory.c). For small K only (the terms alternate). */
+static double bucket_erlang(double a, double k_tokens)
+{
+    long double g = 0;
+    for (long j = 0; j <= (long)floorl(k_tokens); j++) {
+        long double y = (long double)a * ((long double)k_tokens - (long double)j);
+        g += powl(-y, (long double)j) / tgammal((long double)j + 1) * expl(y);
+    }
+    return (double)(1 - g / (1 + (long double)a * g));
+}
+
+/* The bucket itself, arrival by arrival as models/bucket.h runs it, with
+ * exponential gaps: the rejected share and its standard error from 50
+ * batch means of `per` arrivals each (batches of many arrivals are nearly
+ * independent: the bucket forgets its state within a few refills). */
+static void bucket_mc(double lambda, double rate, double burst, long per, double *mean,
+                      double *se)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 20261123);
+    double tokens = burst, sum = 0, sum2 = 0;
+    const int batches = 50;
+    for (long i = 0; i < 1000; i++) {   /* leave the full start behind */
+        tokens = fmin(burst, tokens + rate * gsl_ran_exponential(r, 1 / lambda));
+        if (tokens >= 1)
+            tokens -= 1;
+    }
+    for (int b = 0; b < batches; b++) {
+        long rejected = 0;
+        for (long i = 0; i < per; i++) {
+            tokens = fmin(burst, tokens + rate * gsl_ran_exponential(r, 1 / lambda));
+            if (tokens < 1)
+                rejected++;
+            else
+                tokens -= 1;
+        }
+        double m = (double)rejected / (double)per;
+        sum += m;
+        sum2 += m * m;
+    }
+    gsl_rng_free(r);
+    *mean = sum / batches;
+    *se = sqrt((sum2 / batches - *mean * *mean) / (batches - 1));
+}
+
+static void test_token_bucket(void)
+{
+    /* burst 1: every admission leaves the bucket empty for 1 / rate, then
+     * the next arrival is admitted: admitted rate 1 / (1/rate + 1/lambda),
+     * rejected share lambda / (lambda + rate) (M/D/1/1). */
+    const double lams[] = {1.0, 250.0, 900.0, 1000.0, 4000.0};
+    for (size_t i = 0; i < sizeof lams / sizeof lams[0]; i++)
+        CHECK_REL(gs_token_bucket_reject(lams[i], 1000.0, 1.0), lams[i] / (lams[i] + 1000.0),
+                  1e-15);
+    /* burst < 2: G(K) = e^(aK), no sum. */
+    double a = 1.3, k = 0.6, gk = exp(a * k);
+    CHECK_REL(gs_token_bucket_reject(1.3, 1.0, 1.6), (1 + (a - 1) * gk) / (1 + a * gk), 1e-14);
+
+    /* Against Erlang's formula, integer and fractional bursts, under,
+     * at and over the refill rate. */
+    const double as[] = {0.2, 0.5, 0.9, 1.0, 1.111, 1.5, 3.0};
+    const double bursts[] = {1.0, 1.5, 2.0, 2.5, 3.0, 4.75, 6.0, 9.3, 12.0};
+    for (size_t i = 0; i < sizeof as / sizeof as[0]; i++)
+        for (size_t j = 0; j < sizeof bursts / sizeof bursts[0]; j++) {
+            double want = bucket_erlang(as[i], bursts[j] - 1);
+            double got = gs_token_bucket_reject(as[i] * 700.0, 700.0, bursts[j]);
+            /* Below the refill rate the result is good to about 1e-15
+             * absolute (theory.h), relative elsewhere. */
+            CHECK_NEAR(got, want, 1e-13 * want + (as[i] < 1 ? 2e-15 : 0));
+        }
+    /* a = 1 exactly: G(1) = e and G(2) = e^2 - e, by hand from the sum. */
+    double g2 = exp(2.0) - exp(1.0);
+    CHECK_REL(gs_token_bucket_reject(5.0, 5.0, 2.0), 1 / (1 + exp(1.0)), 1e-15);
+    CHECK_REL(gs_token_bucket_reject(5.0, 5.0, 3.0), 1 / (1 + g2), 1e-15);
+
+    /* The derivation against the bucket's own rule, by simulation: the
+     * validate case's two buckets and a deep one. 5 standard errors. */
+    struct { double lambda, rate, burst; } mc[] = {
+        {1000.0, 900.0, 5.0}, {500.0, 600.0, 2.5}, {95.0, 100.0, 20.0}};
+    for (size_t i = 0; i < sizeof mc / sizeof mc[0]; i++) {
+        double mean, se;
+        bucket_mc(mc[i].lambda, mc[i].rate, mc[i].burst, 40000, &mean, &se);
+        double want = gs_token_bucket_reject(mc[i].lambda, mc[i].rate, mc[i].burst);
+        CHECK(se > 0 && se < 0.05 * want);
+        CHECK_NEAR(mean, want, 5 * se);
+    }
+
+    /* Limits: a deep bucket passes everything below the refill rate and
+     * exactly the refill rate above it; more room never hurts; a > 50
+     * takes the short cut. */
+    CHECK_NEAR(gs_token_bucket_reject(500.0, 1000.0, 200.0), 0.0, 1e-14);
+    CHECK_REL(gs_token_bucket_reject(2000.0, 1000.0, 200.0), 0.5, 1e-15);
+    CHECK_REL(gs_token_bucket_reject(1001.0, 1000.0, 1e6), 1.0 / 1001.0, 1e-12);
+    CHECK_REL(gs_token_bucket_reject(6e4, 1000.0, 3.0), 59.0 / 60.0, 1e-15);
+    CHECK_REL(gs_token_bucket_reject(4e4, 1000.0, 3.0), 39.0 / 40.0, 1e-15);
+    double last = 1.0;
+    for (double b = 1.0; b < 40.0; b += 0.7) {
+        double r = gs_token_bucket_reject(950.0, 1000.0, b);
+        CHECK(r < last);
+        last = r;
+    }
+    /* a = 1 and a large burst: the bounded M/D/1 at critical load; by
+     * the diffusion limit the rejected share falls like 1 / (2K). */
+    double crit = gs_token_bucket_reject(1000.0, 1000.0, 10001.0);
+    CHECK(crit > 0.9 / 20000 && crit < 1.1 / 20000);
+    CHECK_NEAR(gs_token_bucket_reject(0.0, 1000.0, 5.0), 0.0, 0.0);
+
+    CHECK(isnan(gs_token_bucket_reject(100.0, 1000.0, 0.5)));
+    CHECK(isnan(gs_token_bucket_reject(100.0, 1000.0, 2e7)));
+    CHECK(isnan(gs_token_bucket_reject(100.0, 0.0, 2.0)));
+    CHECK(isnan(gs_token_bucket_reject(-1.0, 1000.0, 2.0)));
+    CHECK(isnan(gs_token_bucket_reject(NAN, 1000.0, 2.0)));
+    CHECK(isnan(gs_token_bucket_reject(100.0, 1000.0, INFINITY)));
+}
+
+/* ------------------------------------------------------- redundant pair */
+
+/* The pair model of gs_theory_pair_retry() computed by brute force: the
+ * sixteen (belief, state) cases of the two targets are enumerated with the
+ * balancer's rules applied literally, and the integrals over the cut time
+ * and the time since the last check are done numerically with GSL. */
+typedef struct pair_model {
+    double al, be, s, h;   /* failure and repair rates, service, check interval */
+    int    what;           /* 0: availability, 1: first refused */
+    int    other_up;       /* for cut_integrand: the other's state at arrival */
+} pair_model;
+
+/* P(up at time u | up or down at 0) of one component. */
+static double p_up(const pair_model *m, int from_up, double u)
+{
+    double th = m->al + m->be, a = m->be / th;
+    return from_up ? a + (1 - a) * exp(-th * u) : a * (1 - exp(-th * u));
+}
+
+static double cut_integrand(double tau, void *arg)
+{
+    const pair_model *m = arg;
+    return m->al * exp(-m->al * tau) * p_up(m, m->other_up, tau);
+}
+
+static double integrate(double (*fn)(double, void *), void *arg, double lo, double hi)
+{
+    gsl_function f = {fn, arg};
+    gsl_integration_workspace *w = gsl_integration_workspace_alloc(200);
+    double v = NAN, err;
+    CHECK_EQ(gsl_integration_qags(&f, lo, hi, 1e-15, 1e-13, 200, w, &v, &err), GSL_SUCCESS);
+    gsl_integration_workspace_free(w);
+    return v;
+}
+
+/* Given L since the last check: the chosen share's outcome, summed. */
+static double pair_given_l(double l, void *arg)
+{
+    pair_model *m = arg;
+    double a = m->be / (m->al + m->be);
+    double c = exp(-m->al * m->s);
+    double cut_to[2];   /* success after a cut, by the other's state at arrival */
+    for (int o = 0; o < 2; o++) {
+        m->other_up = o;
+        cut_to[o] = m->s > 0 ? integrate(cut_integrand, m, 0, m->s) * c : 0;
+    }
+    double total = 0;
+    for (int mask = 0; mask < 16; mask++) {
+        int b[2] = {mask & 1, (mask >> 1) & 1};      /* believed up */
+        int u[2] = {(mask >> 2) & 1, (mask >> 3) & 1}; /* up now */
+        double p = 1;
+        for (int j = 0; j < 2; j++) {
+            double pb = b[j] ? a : 1 - a;
+            double pu = p_up(m, b[j], l);
+            p *= pb * (u[j] ? pu : 1 - pu);
+        }
+        int nb = b[0] + b[1];
+        for (int j = 0; j < 2; j++) {
+            double pick = nb == 0 ? 0.5 : b[j] ? 1.0 / nb : 0.0;
+            if (pick == 0)
+                continue;
+            double v;
+            if (m->what == 1)
+                v = u[j] ? 0 : 1;
+            else if (!u[j])
+                v = u[1 - j] ? c : 0;   /* refused: the retry, never retried */
+            else
+                v = c + cut_to[u[1 - j]];
+            total += p * pick * v;
+        }
+    }
+    return total;
+}
+
+static double pair_brute(double mtbf, double mttr, double s, double h, int what)
+{
+    pair_model m = {1 / mtbf, 1 / mttr, s, h, what, 0};
+    if (h == 0)
+        return pair_given_l(0, &m);
+    return integrate(pair_given_l, &m, 0, h) / h;
+}
+
+static void test_pair_retry(void)
+{
+    gs_pair_theory p;
+    /* No service time and a balancer that knows: a request fails only when
+     * both are down, 1 - (1 - A)^2, and only then is its first try refused. */
+    CHECK_EQ(gs_theory_pair_retry(2, 0.5, 0, 0, &p), 0);
+    CHECK_NEAR(p.availability, 1 - 0.2 * 0.2, 1e-15);
+    CHECK_NEAR(p.first_refused, 0.04, 1e-16);
+    CHECK_NEAR(p.retry_ratio, 0.04, 1e-16);
+    /* Checks so rare that they say nothing: the first try is refused with
+     * probability 1 - A, and the availability does not change. */
+    CHECK_EQ(gs_theory_pair_retry(2, 0.5, 0, 1e9, &p), 0);
+    CHECK_NEAR(p.first_refused, 0.2, 1e-9);
+    CHECK_NEAR(p.availability, 0.96, 1e-15);
+
+    /* Against the brute-force enumeration, with service times long enough
+     * for the cut terms to matter. */
+    struct { double mtbf, mttr, s, h; } cs[] = {
+        {2, 0.5, 0.001, 0.1}, {2, 0.5, 0.3, 0.1}, {1, 1, 0.5, 2}, {5, 0.1, 0.05, 0},
+        {0.3, 3, 0.2, 0.7}};
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        CHECK_EQ(gs_theory_pair_retry(cs[i].mtbf, cs[i].mttr, cs[i].s, cs[i].h, &p), 0);
+        CHECK_REL(p.availability, pair_brute(cs[i].mtbf, cs[i].mttr, cs[i].s, cs[i].h, 0),
+                  1e-11);
+        CHECK_REL(p.first_refused, pair_brute(cs[i].mtbf, cs[i].mttr, cs[i].s, cs[i].h, 1),
+                  1e-11);
+        double cut = 1 - exp(-cs[i].s / cs[i].mtbf);
+        CHECK_REL(p.retry_ratio, p.first_refused + (1 - p.first_refused) * cut, 1e-14);
+    }
+    /* The validate case: mtbf 2s, mttr 0.5s, checks every 100ms, 1ms. */
+    CHECK_EQ(gs_theory_pair_retry(2, 0.5, 0.001, 0.1, &p), 0);
+    CHECK(p.availability < 0.96 && p.availability > 0.9598);
+    CHECK(p.first_refused > 0.058 && p.first_refused < 0.059);
+
+    CHECK_EQ(gs_theory_pair_retry(0, 0.5, 0, 0, &p), -1);
+    CHECK(isnan(p.availability) && isnan(p.first_refused) && isnan(p.retry_ratio));
+    CHECK_EQ(gs_theory_pair_retry(2, INFINITY, 0, 0, &p), -1);
+    CHECK_EQ(gs_theory_pair_retry(2, 0.5, -1, 0, &p), -1);
+    CHECK_EQ(gs_theory_pair_retry(2, 0.5, 0, NAN, &p), -1);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -689,5 +1074,9 @@ int main(void)
     test_mva_multi_server();
     test_mva_errors();
     test_lru_che();
+    test_gim1();
+    test_exp_mixture();
+    test_token_bucket();
+    test_pair_retry();
     return CHECK_DONE();
 }

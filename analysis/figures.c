@@ -1,0 +1,281 @@
+/* Plots of a run (analysis/figures.h). A scenario keeps its command-line
+ * position as its palette slot in every plot. Series are averaged over the
+ * replications sample by sample, skipping undefined values (an interval in
+ * which nothing ended has no p99). A component counts as down over a sample
+ * when its "up" column averages below 1/2 there, which shades scheduled
+ * outages exactly and random failures only where most replications agree;
+ * slowdowns leave no trace in the series and are not shaded. When gnuplot is
+ * missing every plot still gets its data and script, and the first such
+ * status is returned. */
+#include "figures.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "analysis/plot.h"
+#include "analysis/report.h"
+#include "sim/alloc.h"
+#include "sim/engine.h"
+#include "sim/error.h"
+#include "sim/scenario.h"
+#include "sim/stats.h"
+
+/* A later status replaces GS_OK or a missing gnuplot, never a real error. */
+static int keep(int rc, int next)
+{
+    if (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT)
+        return next == GS_OK ? rc : next;
+    return rc;
+}
+
+/* A plot call that failed for want of gnuplot leaves d holding its message,
+ * which the next call must not take for its own. */
+static int plot_status(int rc, gs_diag *d, gs_diag *first)
+{
+    if (rc != GS_OK && (first->code == GS_OK || rc != GS_PLOT_ENOGNUPLOT))
+        *first = *d;
+    gs_diag_init(d);
+    return rc;
+}
+
+static int cdf(const char *dir, gs_scenario *const *sc, const gs_results *res, size_t n,
+               gs_diag *d)
+{
+    gs_plot_cdf *curves = gs_calloc(n, sizeof *curves);
+    double *lo = gs_malloc(GS_HIST_BUCKETS * sizeof *lo);
+    double *hi = gs_malloc(GS_HIST_BUCKETS * sizeof *hi);
+    uint64_t *counts = gs_calloc(n * GS_HIST_BUCKETS, sizeof *counts);
+    int rc = GS_OK;
+    if (!curves || !lo || !hi || !counts) {
+        rc = gs_error(d, GS_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* The buckets from the first to the last that any scenario uses. */
+    size_t first = GS_HIST_BUCKETS, last = 0;
+    for (size_t s = 0; s < n; s++) {
+        uint64_t *c = counts + s * GS_HIST_BUCKETS;
+        for (long r = 0; r < res[s].nreps; r++)
+            for (size_t i = 0; i < GS_HIST_BUCKETS; i++)
+                c[i] += res[s].traces[r].hist[i];
+        /* The x axis starts where the lowest 0.1 % of the latencies end, so
+         * that a few near-zero draws do not stretch it over decades. */
+        uint64_t total = 0, below = 0;
+        for (size_t i = 0; i < GS_HIST_BUCKETS; i++)
+            total += c[i];
+        for (size_t i = 0; i < GS_HIST_BUCKETS; i++) {
+            if (!c[i])
+                continue;
+            below += c[i];
+            if ((double)below >= 0.001 * (double)total && i < first)
+                first = i;
+            last = i > last ? i : last;
+        }
+    }
+    if (first > last)
+        first = last = 0;
+    /* What lies below the axis goes into its first bucket, so the curve's
+     * heights stay right. */
+    for (size_t s = 0; s < n; s++) {
+        uint64_t *c = counts + s * GS_HIST_BUCKETS;
+        for (size_t i = 0; i < first; i++) {
+            c[first] += c[i];
+            c[i] = 0;
+        }
+    }
+    for (size_t i = first; i <= last; i++) {
+        int64_t a, b;
+        gs_hist_bounds(i, &a, &b);
+        lo[i - first] = (double)a / GS_NS_PER_S;
+        hi[i - first] = (double)b / GS_NS_PER_S;
+    }
+    for (size_t s = 0; s < n; s++)
+        curves[s] = (gs_plot_cdf){sc[s]->name, (int)s, last - first + 1, lo, hi,
+                                  counts + s * GS_HIST_BUCKETS + first};
+    rc = gs_plot_latency_cdf(dir, "latency-cdf", NULL, curves, n, d);
+out:
+    gs_free(curves);
+    gs_free(lo);
+    gs_free(hi);
+    gs_free(counts);
+    return rc;
+}
+
+/* Mean over the replications of column col at sample k, NaN when no
+ * replication has a value. */
+static double series_mean(const gs_results *res, size_t k, size_t col)
+{
+    double sum = 0;
+    long n = 0;
+    for (long r = 0; r < res->nreps; r++) {
+        const gs_trace *t = &res->traces[r];
+        double v = t->series[k * t->ncols + col];
+        if (!isnan(v)) {
+            sum += v;
+            n++;
+        }
+    }
+    return n ? sum / (double)n : NAN;
+}
+
+static int timeline(const char *dir, const gs_scenario *sc, const gs_results *res, int slot,
+                    gs_diag *d)
+{
+    const gs_trace *t0 = &res->traces[0];
+    size_t ns = t0->nsamples, nc = t0->ncols;
+    if (ns == 0)
+        return GS_OK;
+    double *v = gs_malloc(4 * ns * sizeof *v);
+    /* At most one fault per two samples per component column. */
+    double *fs = gs_malloc((ns * nc / 2 + 1) * sizeof *fs);
+    double *fe = gs_malloc((ns * nc / 2 + 1) * sizeof *fe);
+    int rc = GS_OK;
+    if (!v || !fs || !fe) {
+        rc = gs_error(d, GS_ENOMEM, "out of memory");
+        goto out;
+    }
+    double dt = gs_time_to_s(sc->sample_interval);
+    double *t = v, *thr = v + ns, *p99 = v + 2 * ns, *av = v + 3 * ns;
+    for (size_t k = 0; k < ns; k++) {
+        t[k] = (double)(k + 1) * dt;
+        thr[k] = series_mean(res, k, 0);
+        p99[k] = series_mean(res, k, 3);
+        av[k] = series_mean(res, k, 4);
+    }
+    size_t nf = 0;
+    for (size_t col = 0; col < nc; col++) {
+        const char *comp, *name;
+        if (gs_trace_column(sc, col, &comp, &name) != GS_OK || strcmp(name, "up") != 0)
+            continue;
+        /* An "up" state is sampled at the end of its interval: down at the
+         * end of sample k means down from about k dt on. */
+        size_t k = 0;
+        while (k < ns) {
+            if (!(series_mean(res, k, col) < 0.5)) {
+                k++;
+                continue;
+            }
+            size_t start = k;
+            while (k < ns && series_mean(res, k, col) < 0.5)
+                k++;
+            if (nf < ns * nc / 2 + 1) {
+                fs[nf] = (double)start * dt + dt;
+                fe[nf] = (double)k * dt + dt;
+                nf++;
+            }
+        }
+    }
+    gs_plot_timeline tl = {ns, t, thr, p99, av, nf, fs, fe, NULL};
+    char name[300];
+    snprintf(name, sizeof name, "timeline-%s", sc->name);
+    rc = gs_plot_timeline_draw(dir, name, sc->name, slot, &tl, d);
+out:
+    gs_free(v);
+    gs_free(fs);
+    gs_free(fe);
+    return rc;
+}
+
+static int utilization(const char *dir, const gs_scenario *sc, const gs_results *res, int slot,
+                       gs_diag *d)
+{
+    gs_summary_row *rows;
+    int rc = gs_report_rows(res, sc->confidence, &rows, d);
+    if (rc)
+        return rc;
+    gs_plot_bar *bars = gs_calloc(res->nmetrics ? res->nmetrics : 1, sizeof *bars);
+    if (!bars) {
+        gs_free(rows);
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t k = 0; k < res->nmetrics; k++)
+        if (strcmp(rows[k].metric, "utilization") == 0)
+            bars[n++] = (gs_plot_bar){rows[k].component, slot, rows[k].est.mean,
+                                      rows[k].est.ci_low, rows[k].est.ci_high};
+    if (n > 0) {
+        char name[300];
+        snprintf(name, sizeof name, "utilization-%s", sc->name);
+        rc = gs_plot_utilization(dir, name, sc->name, slot, bars, n, d);
+    }
+    gs_free(bars);
+    gs_free(rows);
+    return rc;
+}
+
+static const struct {
+    const char *metric, *ylabel;
+} key_metrics[] = {
+    {"availability", "availability (share ok or fallback)"},
+    {"latency_mean", "mean latency (s)"},
+    {"latency_p99", "p99 latency (s)"},
+    {"throughput", "throughput (requests/s)"},
+    {"goodput", "goodput (requests/s within deadline)"},
+    {"error_ratio", "error ratio"},
+    {"cost_per_1k_requests", "cost per 1000 requests"},
+};
+
+static int compare_bars(const char *dir, gs_scenario *const *sc, const gs_results *res,
+                        size_t n, gs_diag *d, gs_diag *first)
+{
+    gs_plot_bar *bars = gs_calloc(n, sizeof *bars);
+    if (!bars)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    int rc = GS_OK;
+    for (size_t m = 0; m < sizeof key_metrics / sizeof key_metrics[0]; m++) {
+        size_t have = 0;
+        double any = 0;
+        for (size_t s = 0; s < n; s++) {
+            for (size_t k = 0; k < res[s].nmetrics; k++) {
+                if (strcmp(res[s].component[k], "system") != 0 ||
+                    strcmp(res[s].name[k], key_metrics[m].metric) != 0)
+                    continue;
+                gs_results one = res[s];
+                one.nmetrics = 1;
+                one.component = &res[s].component[k];
+                one.name = &res[s].name[k];
+                one.values = res[s].values + k * (size_t)res[s].nreps;
+                gs_summary_row *row;
+                if (gs_report_rows(&one, sc[s]->confidence, &row, d) != GS_OK) {
+                    gs_free(bars);
+                    return GS_ENOMEM;
+                }
+                bars[have++] = (gs_plot_bar){sc[s]->name, (int)s, row->est.mean,
+                                             row->est.ci_low, row->est.ci_high};
+                any += fabs(row->est.mean);
+                gs_free(row);
+            }
+        }
+        /* A cost chart of zeros says nothing. */
+        if (have == 0 || (any == 0 && strcmp(key_metrics[m].metric, "availability") != 0))
+            continue;
+        rc = keep(rc, plot_status(gs_plot_compare(dir, key_metrics[m].metric,
+                                                  key_metrics[m].ylabel, bars, have, d),
+                                  d, first));
+        if (rc != GS_OK && rc != GS_PLOT_ENOGNUPLOT)
+            break;
+    }
+    gs_free(bars);
+    return rc;
+}
+
+int gs_figures_write(const char *dir, gs_scenario *const *sc, const gs_results *res, size_t n,
+                     gs_diag *d)
+{
+    for (size_t s = 0; s < n; s++)
+        if (!res[s].traces || res[s].nreps < 1)
+            return gs_error(d, GS_EINTERNAL, "plots need the traces of every replication");
+    gs_diag first;
+    gs_diag_init(&first);
+    int rc = plot_status(cdf(dir, sc, res, n, d), d, &first);
+    for (size_t s = 0; s < n && (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT); s++) {
+        rc = keep(rc, plot_status(timeline(dir, sc[s], &res[s], (int)s, d), d, &first));
+        if (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT)
+            rc = keep(rc, plot_status(utilization(dir, sc[s], &res[s], (int)s, d), d,
+                                      &first));
+    }
+    if (n > 1 && (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT))
+        rc = keep(rc, compare_bars(dir, sc, res, n, d, &first));
+    if (rc != GS_OK && first.code != GS_OK)
+        *d = first;
+    return rc;
+}
