@@ -211,6 +211,26 @@ architectures)
         || fail "the single gateway is not the least available"
     echo "ok: the three reference architectures compare"
     ;;
+killed)
+    # A run killed with SIGKILL at any moment leaves each result file either
+    # absent or exactly as an uninterrupted run writes it (runs are
+    # deterministic), never a partial one.
+    s=$root/scenarios/single-gateway-basic.yaml
+    "$gatesim" run "$s" -q -r 4 -j 1 -o "$scratch/full" >/dev/null || fail "full run"
+    for delay in 0.05 0.2 0.4 0.6 0.8 1.0 1.3; do
+        rm -rf "$scratch/k"
+        "$gatesim" run "$s" -q -r 4 -j 1 -o "$scratch/k" >/dev/null 2>&1 &
+        pid=$!
+        sleep "$delay"
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        for f in summary.csv scenario.yaml results.h5 plots/latency-cdf.dat plots/latency-cdf.gp; do
+            [ -e "$scratch/k/$f" ] || continue
+            cmp -s "$scratch/k/$f" "$scratch/full/$f" || fail "killed after ${delay}s: partial $f"
+        done
+    done
+    echo "ok: killed runs leave complete files or none"
+    ;;
 precision)
     s=$root/scenarios/single-gateway-basic.yaml
     "$gatesim" run "$s" -q -r 3 --precision 0.02 --max-replications 200 --format csv \
