@@ -64,20 +64,6 @@ size_t gs_dtype_size(gs_dtype t)
     return t == GS_DTYPE_F32 ? 4 : 2;
 }
 
-static int read_dim(gs_doc *doc, gs_node *m, const char *key, const char *dflt, long lo,
-                    long hi, uint32_t *out, gs_diag *d)
-{
-    long v;
-    int rc = gs_cfg_long(doc, m, key, dflt, &v, d);
-    if (rc)
-        return rc;
-    if (v < lo || v > hi)
-        return gs_error_at(d, gs_map_get(m, key), "%s: must be between %ld and %ld, got %ld",
-                           key, lo, hi, v);
-    *out = (uint32_t)v;
-    return GS_OK;
-}
-
 static int read_inline(gs_model_shape *s, gs_doc *doc, gs_node *m, const char *what,
                        gs_diag *d)
 {
@@ -92,13 +78,13 @@ static int read_inline(gs_model_shape *s, gs_doc *doc, gs_node *m, const char *w
         return gs_error_at(d, gs_map_get(m, "name"), "name: at most %d characters",
                            GS_MODEL_NAME_MAX - 1);
     memcpy(s->name, name, strlen(name) + 1);
-    if ((rc = read_dim(doc, m, "layers", NULL, 1, MAX_LAYERS, &s->layers, d)) ||
-        (rc = read_dim(doc, m, "d_model", NULL, 1, MAX_DIM, &s->d_model, d)) ||
-        (rc = read_dim(doc, m, "heads", NULL, 1, MAX_DIM, &s->heads, d)))
+    if ((rc = gs_cfg_u32_range(doc, m, "layers", NULL, 1, MAX_LAYERS, &s->layers, d)) ||
+        (rc = gs_cfg_u32_range(doc, m, "d_model", NULL, 1, MAX_DIM, &s->d_model, d)) ||
+        (rc = gs_cfg_u32_range(doc, m, "heads", NULL, 1, MAX_DIM, &s->heads, d)))
         return rc;
     char dflt[32];
     snprintf(dflt, sizeof dflt, "%u", s->heads);
-    if ((rc = read_dim(doc, m, "kv_heads", dflt, 1, s->heads, &s->kv_heads, d)))
+    if ((rc = gs_cfg_u32_range(doc, m, "kv_heads", dflt, 1, s->heads, &s->kv_heads, d)))
         return rc;
     if (s->heads % s->kv_heads != 0)
         return gs_error_at(d, gs_map_get(m, "kv_heads"), "kv_heads: must divide heads (%u), "
@@ -107,15 +93,15 @@ static int read_inline(gs_model_shape *s, gs_doc *doc, gs_node *m, const char *w
         return gs_error_at(d, gs_map_get(m, "heads"), "heads: %u does not divide d_model "
                            "(%u); give head_dim", s->heads, s->d_model);
     snprintf(dflt, sizeof dflt, "%u", s->d_model / s->heads ? s->d_model / s->heads : 1);
-    if ((rc = read_dim(doc, m, "head_dim", dflt, 1, MAX_DIM, &s->head_dim, d)))
+    if ((rc = gs_cfg_u32_range(doc, m, "head_dim", dflt, 1, MAX_DIM, &s->head_dim, d)))
         return rc;
     if (s->head_dim % 2 != 0)
         return gs_error_at(d, gs_map_get(m, "head_dim"), "head_dim: must be even (rotary "
                            "embedding rotates pairs), got %u", s->head_dim);
-    if ((rc = read_dim(doc, m, "experts", "0", 0, MAX_EXPERTS, &s->experts, d)))
+    if ((rc = gs_cfg_u32_range(doc, m, "experts", "0", 0, MAX_EXPERTS, &s->experts, d)))
         return rc;
     if (s->experts == 0) {
-        if ((rc = read_dim(doc, m, "d_ff", NULL, 1, 4 * MAX_DIM, &s->d_ff, d)))
+        if ((rc = gs_cfg_u32_range(doc, m, "d_ff", NULL, 1, 4 * MAX_DIM, &s->d_ff, d)))
             return rc;
         for (const char *const *k = (const char *const[]){"top_k", "shared_experts",
                                                            "expert_ff", NULL}; *k; k++)
@@ -123,16 +109,16 @@ static int read_inline(gs_model_shape *s, gs_doc *doc, gs_node *m, const char *w
                 return gs_error_at(d, gs_map_get(m, *k), "%s: only a model with experts > 0 "
                                    "uses it", *k);
     } else {
-        if ((rc = read_dim(doc, m, "top_k", NULL, 1, s->experts, &s->top_k, d)) ||
-            (rc = read_dim(doc, m, "shared_experts", "0", 0, MAX_EXPERTS,
+        if ((rc = gs_cfg_u32_range(doc, m, "top_k", NULL, 1, s->experts, &s->top_k, d)) ||
+            (rc = gs_cfg_u32_range(doc, m, "shared_experts", "0", 0, MAX_EXPERTS,
                            &s->shared_experts, d)) ||
-            (rc = read_dim(doc, m, "expert_ff", NULL, 1, 4 * MAX_DIM, &s->expert_ff, d)))
+            (rc = gs_cfg_u32_range(doc, m, "expert_ff", NULL, 1, 4 * MAX_DIM, &s->expert_ff, d)))
             return rc;
-        if (gs_map_get(m, "d_ff") && (rc = read_dim(doc, m, "d_ff", NULL, 1, 4 * MAX_DIM,
+        if (gs_map_get(m, "d_ff") && (rc = gs_cfg_u32_range(doc, m, "d_ff", NULL, 1, 4 * MAX_DIM,
                                                     &s->d_ff, d)))
             return rc;
     }
-    if ((rc = read_dim(doc, m, "vocab", NULL, 1, MAX_VOCAB, &s->vocab, d)) ||
+    if ((rc = gs_cfg_u32_range(doc, m, "vocab", NULL, 1, MAX_VOCAB, &s->vocab, d)) ||
         (rc = gs_cfg_str(doc, m, "dtype", "bf16", &dtype, d)))
         return rc;
     size_t i = 0;

@@ -128,7 +128,6 @@ typedef struct fb_state {
     gs_retry_budget budget;
     uint32_t        in_use;            /* bulkhead permits taken */
     uint32_t        wait_head, wait_tail;
-    int             measuring;
     /* Counted requests (those of the system statistics) by what happened. */
     uint64_t        requests, outcome[GS_OUT_COUNT];
     uint64_t        retries, failovers, attempts, attempt_timeouts;
@@ -175,20 +174,6 @@ static int read_time(gs_doc *doc, gs_node *m, const char *key, const char *dflt,
     return GS_OK;
 }
 
-static int read_count(gs_doc *doc, gs_node *m, const char *key, const char *dflt, long lo,
-                      long hi, uint32_t *out, gs_diag *d)
-{
-    long v;
-    int rc = gs_cfg_long(doc, m, key, dflt, &v, d);
-    if (rc)
-        return rc;
-    if (v < lo || v > hi)
-        return gs_error_at(d, gs_map_get(m, key), "%s: must be between %ld and %ld, got %ld",
-                           key, lo, hi, v);
-    *out = (uint32_t)v;
-    return GS_OK;
-}
-
 static int read_ratio(gs_doc *doc, gs_node *m, const char *key, const char *dflt, int zero_ok,
                       double *out, gs_diag *d)
 {
@@ -221,7 +206,7 @@ static int read_retry(fb_conf *fc, gs_doc *doc, gs_node *m, gs_diag *d)
     fc->backoff = (gs_backoff){0, 1, GS_TIME_MAX, GS_JITTER_NONE};
     if (rc || !r)
         return rc;
-    if ((rc = read_count(doc, r, "max", "3", 0, MAX_RETRIES, &fc->retry_max, d)))
+    if ((rc = gs_cfg_u32_range(doc, r, "max", "3", 0, MAX_RETRIES, &fc->retry_max, d)))
         return rc;
     if ((rc = section(r, "backoff", backoff_keys, &b, d)))
         return rc;
@@ -274,11 +259,11 @@ static int read_breaker(fb_conf *fc, gs_doc *doc, gs_node *m, gs_diag *d)
     if (rc || !b)
         return rc;
     gs_breaker_conf *bc = &fc->breaker;
-    if ((rc = read_count(doc, b, "window", "100", 1, MAX_WINDOW, &bc->window, d)))
+    if ((rc = gs_cfg_u32_range(doc, b, "window", "100", 1, MAX_WINDOW, &bc->window, d)))
         return rc;
     char dflt[32];
     snprintf(dflt, sizeof dflt, "%u", bc->window);
-    if ((rc = read_count(doc, b, "min_calls", dflt, 1, MAX_WINDOW, &bc->min_calls, d)))
+    if ((rc = gs_cfg_u32_range(doc, b, "min_calls", dflt, 1, MAX_WINDOW, &bc->min_calls, d)))
         return rc;
     if (bc->min_calls > bc->window)
         return gs_error_at(d, gs_map_get(b, "min_calls"), "min_calls: %u calls can never be "
@@ -287,8 +272,8 @@ static int read_breaker(fb_conf *fc, gs_doc *doc, gs_node *m, gs_diag *d)
     if ((rc = read_ratio(doc, b, "failure_ratio", "0.5", 0, &bc->failure_ratio, d)) ||
         (rc = read_time_or_none(doc, b, "slow_call", "none", 1, &bc->slow_call, d)) ||
         (rc = read_time(doc, b, "open_for", "60s", 1, &bc->open_for, d)) ||
-        (rc = read_count(doc, b, "half_open_calls", "10", 1, MAX_WINDOW, &bc->half_open_calls,
-                         d)))
+        (rc = gs_cfg_u32_range(doc, b, "half_open_calls", "10", 1, MAX_WINDOW,
+                                &bc->half_open_calls, d)))
         return rc;
     fc->has_breaker = 1;
     return GS_OK;
@@ -300,8 +285,8 @@ static int read_bulkhead(fb_conf *fc, gs_doc *doc, gs_node *m, gs_diag *d)
     int rc = section(m, "bulkhead", bulkhead_keys, &b, d);
     if (rc || !b)
         return rc;
-    if ((rc = read_count(doc, b, "max_concurrent", NULL, 1, MAX_CONCURRENT,
-                         &fc->max_concurrent, d)) ||
+    if ((rc = gs_cfg_u32_range(doc, b, "max_concurrent", NULL, 1, MAX_CONCURRENT,
+                                &fc->max_concurrent, d)) ||
         (rc = read_time(doc, b, "max_wait", "0s", 0, &fc->max_wait, d)))
         return rc;
     fc->has_bulkhead = 1;
@@ -824,13 +809,6 @@ static void handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
     }
 }
 
-static void window(gs_component *c, gs_ctx *ctx, int open)
-{
-    (void)ctx;
-    fb_state *st = c->state;
-    st->measuring = open;
-}
-
 static double share(uint64_t part, uint64_t whole)
 {
     return whole ? (double)part / (double)whole : NAN;
@@ -880,7 +858,6 @@ const gs_component_type gs_fallback_type = {
     .conf_release = conf_release,
     .start = start,
     .handle = handle,
-    .window = window,
     .report = report,
     .release = release,
     .series = series,

@@ -307,6 +307,20 @@ int gs_cfg_long(gs_doc *doc, gs_node *map, const char *key, const char *dflt, lo
     return rc ? rc : gs_node_long(n, key, out, d);
 }
 
+int gs_cfg_u32_range(gs_doc *doc, gs_node *map, const char *key, const char *dflt, long lo,
+                     long hi, uint32_t *out, gs_diag *d)
+{
+    long v;
+    int rc = gs_cfg_long(doc, map, key, dflt, &v, d);
+    if (rc)
+        return rc;
+    if (v < lo || v > hi)
+        return gs_error_at(d, gs_map_get(map, key), "%s: must be between %ld and %ld, got %ld",
+                           key, lo, hi, v);
+    *out = (uint32_t)v;
+    return GS_OK;
+}
+
 int gs_cfg_double(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                   double *out, gs_diag *d)
 {

@@ -8,6 +8,7 @@
 #ifndef GS_SIM_UNITS_H
 #define GS_SIM_UNITS_H
 
+#include <stdint.h>
 #include "types.h"
 
 typedef struct gs_doc gs_doc;
@@ -61,6 +62,10 @@ int gs_cfg_rate(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                 double *out, gs_diag *d);
 int gs_cfg_long(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                 long *out, gs_diag *d);
+/* An integer in [lo, hi] (0 <= lo <= hi <= UINT32_MAX), else "KEY: must be
+ * between LO and HI, got V" at the value. */
+int gs_cfg_u32_range(gs_doc *doc, gs_node *map, const char *key, const char *dflt, long lo,
+                     long hi, uint32_t *out, gs_diag *d);
 int gs_cfg_double(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                   double *out, gs_diag *d);
 int gs_cfg_bool(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
