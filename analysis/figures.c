@@ -20,23 +20,6 @@
 #include "sim/scenario.h"
 #include "sim/stats.h"
 
-/* A later status replaces GS_OK or a missing gnuplot, never a real error. */
-static int keep(int rc, int next)
-{
-    if (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT)
-        return next == GS_OK ? rc : next;
-    return rc;
-}
-
-/* A plot call that failed for want of gnuplot leaves d holding its message,
- * which the next call must not take for its own. */
-static int plot_status(int rc, gs_diag *d, gs_diag *first)
-{
-    if (rc != GS_OK && (first->code == GS_OK || rc != GS_PLOT_ENOGNUPLOT))
-        *first = *d;
-    gs_diag_init(d);
-    return rc;
-}
 
 static int cdf(const char *dir, gs_scenario *const *sc, const gs_results *res, size_t n,
                gs_diag *d)
@@ -248,7 +231,7 @@ static int compare_bars(const char *dir, gs_scenario *const *sc, const gs_result
         /* A cost chart of zeros says nothing. */
         if (have == 0 || (any == 0 && strcmp(key_metrics[m].metric, "availability") != 0))
             continue;
-        rc = keep(rc, plot_status(gs_plot_compare(dir, key_metrics[m].metric,
+        rc = gs_plot_keep(rc, gs_plot_status(gs_plot_compare(dir, key_metrics[m].metric,
                                                   key_metrics[m].ylabel, bars, have, d),
                                   d, first));
         if (rc != GS_OK && rc != GS_PLOT_ENOGNUPLOT)
@@ -266,15 +249,15 @@ int gs_figures_write(const char *dir, gs_scenario *const *sc, const gs_results *
             return gs_error(d, GS_EINTERNAL, "plots need the traces of every replication");
     gs_diag first;
     gs_diag_init(&first);
-    int rc = plot_status(cdf(dir, sc, res, n, d), d, &first);
+    int rc = gs_plot_status(cdf(dir, sc, res, n, d), d, &first);
     for (size_t s = 0; s < n && (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT); s++) {
-        rc = keep(rc, plot_status(timeline(dir, sc[s], &res[s], (int)s, d), d, &first));
+        rc = gs_plot_keep(rc, gs_plot_status(timeline(dir, sc[s], &res[s], (int)s, d), d, &first));
         if (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT)
-            rc = keep(rc, plot_status(utilization(dir, sc[s], &res[s], (int)s, d), d,
+            rc = gs_plot_keep(rc, gs_plot_status(utilization(dir, sc[s], &res[s], (int)s, d), d,
                                       &first));
     }
     if (n > 1 && (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT))
-        rc = keep(rc, compare_bars(dir, sc, res, n, d, &first));
+        rc = gs_plot_keep(rc, compare_bars(dir, sc, res, n, d, &first));
     if (rc != GS_OK && first.code != GS_OK)
         *d = first;
     return rc;

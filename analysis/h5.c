@@ -5,7 +5,10 @@
  * scenario text, then replications/, summary/, latency/ and timeseries/
  * groups of datasets, each numeric dataset with a "units" attribute.
  * Strings are variable-length UTF-8, numbers little-endian IEEE float64,
- * uint64 and int64, so that the file reads the same on any machine.
+ * uint64 and int64, so that the file reads the same on any machine. The
+ * sweep.h5 of a sweep is written by the same machinery with its own
+ * layout: root attribute kind = "sweep", the grid under /parameters and
+ * one group /bases/NAME per base scenario with its values at every point.
  *
  * Invariant: nothing exists at the target path unless the file is complete.
  * HDF5 builds the whole file in memory (its "core" driver without a backing
@@ -203,12 +206,15 @@ static int put_f64(const writer *w, hid_t loc, const char *name, int rank, const
     return put(w, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rank, dims, data, units);
 }
 
-/* A 1-D dataset of n strings; NULL entries are written as "", which needs
- * a copy of the pointer array since HDF5 would store NULL as a missing
- * value that some readers reject. */
-static int put_strings(const writer *w, hid_t loc, const char *name, size_t n,
-                       const char *const *s)
+/* A dataset of strings of the given shape (rank 1 or 2); NULL entries are
+ * written as "", which needs a copy of the pointer array since HDF5 would
+ * store NULL as a missing value that some readers reject. */
+static int put_string_array(const writer *w, hid_t loc, const char *name, int rank,
+                            const hsize_t *dims, const char *const *s)
 {
+    size_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= (size_t)dims[i];
     const char **copy = NULL;
     if (n > 0) {
         copy = gs_malloc(n * sizeof *copy);
@@ -217,10 +223,17 @@ static int put_strings(const writer *w, hid_t loc, const char *name, size_t n,
         for (size_t i = 0; i < n; i++)
             copy[i] = s[i] ? s[i] : "";
     }
-    hsize_t dims[1] = { n };
-    int rc = put(w, loc, name, w->str, w->str, 1, dims, copy, NULL);
+    int rc = put(w, loc, name, w->str, w->str, rank, dims, copy, NULL);
     gs_free(copy);
     return rc;
+}
+
+/* A 1-D dataset of n strings. */
+static int put_strings(const writer *w, hid_t loc, const char *name, size_t n,
+                       const char *const *s)
+{
+    hsize_t dims[1] = { n };
+    return put_string_array(w, loc, name, 1, dims, s);
 }
 
 static hid_t make_group(const writer *w, hid_t loc, const char *name)
@@ -494,14 +507,12 @@ static int copy_image(const writer *w, hid_t file, FILE *f)
     return rc;
 }
 
-int gs_h5_write(const char *path, const gs_h5_scenario *sc, size_t n, gs_diag *d)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc = check_scenario(path, sc, i, d);
-        if (rc != GS_OK)
-            return rc;
-    }
+/* What goes into the file: a writer of its content from the root down. */
+typedef int (*content_fn)(writer *w, hid_t file, const void *arg);
 
+/* Build a file in memory with content(), then put it at path atomically. */
+static int write_h5(const char *path, content_fn content, const void *arg, gs_diag *d)
+{
     /* The caller's error handler is put back on the way out: this module
      * reports through gs_diag, and a library printing its own stack to
      * stderr would say the same thing worse. */
@@ -526,7 +537,7 @@ int gs_h5_write(const char *path, const gs_h5_scenario *sc, size_t n, gs_diag *d
         rc = h5_fail(&w, "");
         goto out_abort;
     }
-    rc = write_file(&w, file, sc, n);
+    rc = content(&w, file, arg);
     if (rc == GS_OK)
         rc = copy_image(&w, file, af.f);
     /* An in-memory file has nothing left to write, so closing it cannot
@@ -551,4 +562,164 @@ out_abort:
 out_restore:
     H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
     return rc;
+}
+
+typedef struct scenarios_arg {
+    const gs_h5_scenario *sc;
+    size_t                n;
+} scenarios_arg;
+
+static int scenarios_content(writer *w, hid_t file, const void *arg)
+{
+    const scenarios_arg *a = arg;
+    return write_file(w, file, a->sc, a->n);
+}
+
+int gs_h5_write(const char *path, const gs_h5_scenario *sc, size_t n, gs_diag *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_scenario(path, sc, i, d);
+        if (rc != GS_OK)
+            return rc;
+    }
+    scenarios_arg a = { sc, n };
+    return write_h5(path, scenarios_content, &a, d);
+}
+
+/* ---- sweep.h5 ---------------------------------------------------------- */
+
+#define UNITS_PARAMETERS \
+    "by parameter: the unit in parameters/unit (s, 1/s or none); NaN for a value " \
+    "that is not a number"
+
+static int check_sweep(const char *path, const gs_h5_sweep *s, gs_diag *d)
+{
+    int ok = 1;
+    size_t ncells = mul3(s->npoints, s->nparams, 1, &ok);
+    if (!ok)
+        return gs_error(d, GS_EINVAL, "%s: sweep grid is too large", path);
+    if (s->nparams && (!s->param || !s->param_unit))
+        return gs_error(d, GS_EINVAL, "%s: sweep parameter paths or units missing", path);
+    if (ncells && (!s->text || !s->value))
+        return gs_error(d, GS_EINVAL, "%s: sweep parameter values missing", path);
+    if (s->nbases && !s->base)
+        return gs_error(d, GS_EINVAL, "%s: sweep bases missing", path);
+    for (size_t i = 0; i < s->nbases; i++) {
+        const gs_h5_sweep_base *b = &s->base[i];
+        const char *name = b->name;
+        if (!name || !name[0] || strchr(name, '/') || strcmp(name, ".") == 0)
+            return gs_error(d, GS_EINVAL, "%s: base scenario %zu: name \"%s\" cannot name "
+                            "an HDF5 group (empty, \".\" or containing '/')", path, i,
+                            name ? name : "");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->base[j].name, name) == 0)
+                return gs_error(d, GS_EINVAL, "%s: two base scenarios are named \"%s\"",
+                                path, name);
+        size_t nvals = mul3(s->npoints, b->nrep, b->nmetrics, &ok);
+        size_t nsum = mul3(s->npoints, b->nmetrics, 1, &ok);
+        if (!ok)
+            return gs_error(d, GS_EINVAL, "%s: base scenario \"%s\" is too large", path,
+                            name);
+        const char *missing = NULL;
+        if (b->nmetrics && (!b->component || !b->metric))
+            missing = "component or metric";
+        else if (nvals && !b->values)
+            missing = "values";
+        else if (nsum && (!b->mean || !b->ci_low || !b->ci_high || !b->stddev || !b->n))
+            missing = "summary";
+        if (missing)
+            return gs_error(d, GS_EINVAL, "%s: base scenario \"%s\": %s missing", path, name,
+                            missing);
+    }
+    return GS_OK;
+}
+
+static int write_sweep_base(const writer *w, hid_t g, const gs_h5_sweep *s, size_t i)
+{
+    const gs_h5_sweep_base *b = &s->base[i];
+    const char *yaml = b->yaml ? b->yaml : "";
+    hsize_t nm[1] = { b->nmetrics };
+    hsize_t vals[3] = { s->npoints, b->nrep, b->nmetrics };
+    hsize_t sum[2] = { s->npoints, b->nmetrics };
+    int rc;
+    if ((rc = attr_u64(w, g, "", "index", (uint64_t)i)) != GS_OK
+        || (rc = attr_u64(w, g, "", "replications", (uint64_t)b->nrep)) != GS_OK
+        || (rc = put(w, g, "scenario_yaml", w->str, w->str, 0, NULL, &yaml, NULL)) != GS_OK
+        || (rc = put_string_array(w, g, "component", 1, nm, b->component)) != GS_OK
+        || (rc = put_string_array(w, g, "metric", 1, nm, b->metric)) != GS_OK
+        || (rc = put_f64(w, g, "values", 3, vals, b->values, UNITS_MIXED_METRICS)) != GS_OK)
+        return rc;
+    const struct { const char *name; const double *v; } stats[] = {
+        { "mean", b->mean }, { "ci_low", b->ci_low },
+        { "ci_high", b->ci_high }, { "stddev", b->stddev },
+    };
+    for (size_t k = 0; k < sizeof stats / sizeof stats[0]; k++)
+        if ((rc = put_f64(w, g, stats[k].name, 2, sum, stats[k].v,
+                          UNITS_MIXED_METRICS)) != GS_OK)
+            return rc;
+    return put(w, g, "n", H5T_STD_I64LE, H5T_NATIVE_LONG, 2, sum, b->n, "replications");
+}
+
+static int sweep_content(writer *w, hid_t file, const void *arg)
+{
+    const gs_h5_sweep *s = arg;
+    const char *name = s->name ? s->name : "";
+    const char *yaml = s->sweep_yaml ? s->sweep_yaml : "";
+    hsize_t np[1] = { s->nparams };
+    hsize_t grid[2] = { s->npoints, s->nparams };
+    int rc;
+    if ((rc = attr_string(w, file, "", "gatesim_version", GATESIM_VERSION)) != GS_OK
+        || (rc = attr_string(w, file, "", "format_version", GS_H5_FORMAT_VERSION)) != GS_OK
+        || (rc = attr_string(w, file, "", "kind", "sweep")) != GS_OK
+        || (rc = attr_string(w, file, "", "name", name)) != GS_OK
+        || (rc = attr_double(w, file, "", "confidence", s->confidence)) != GS_OK
+        || (rc = put(w, file, "sweep_yaml", w->str, w->str, 0, NULL, &yaml, NULL)) != GS_OK)
+        return rc;
+
+    hid_t params = make_group(w, file, "parameters");
+    if (params < 0)
+        return GS_EIO;
+    w->prefix = "/parameters";
+    if ((rc = put_string_array(w, params, "path", 1, np, s->param)) == GS_OK
+        && (rc = put_string_array(w, params, "unit", 1, np, s->param_unit)) == GS_OK
+        && (rc = put_string_array(w, params, "text", 2, grid, s->text)) == GS_OK)
+        rc = put_f64(w, params, "value", 2, grid, s->value, UNITS_PARAMETERS);
+    w->prefix = "";
+    H5Gclose(params);
+    if (rc != GS_OK)
+        return rc;
+
+    hid_t top = make_group(w, file, "bases");
+    if (top < 0)
+        return GS_EIO;
+    for (size_t i = 0; i < s->nbases && rc == GS_OK; i++) {
+        w->prefix = "/bases";
+        hid_t g = make_group(w, top, s->base[i].name);
+        if (g < 0) {
+            rc = GS_EIO;
+            break;
+        }
+        /* Messages name the base's own objects by their full path. */
+        size_t len = strlen("/bases/") + strlen(s->base[i].name) + 1;
+        char *prefix = gs_malloc(len);
+        if (!prefix) {
+            rc = gs_error(w->d, GS_ENOMEM, "%s: out of memory", w->path);
+        } else {
+            snprintf(prefix, len, "/bases/%s", s->base[i].name);
+            w->prefix = prefix;
+            rc = write_sweep_base(w, g, s, i);
+            w->prefix = "";
+            gs_free(prefix);
+        }
+        H5Gclose(g);
+    }
+    w->prefix = "";
+    H5Gclose(top);
+    return rc;
+}
+
+int gs_h5_write_sweep(const char *path, const gs_h5_sweep *s, gs_diag *d)
+{
+    int rc = check_sweep(path, s, d);
+    return rc != GS_OK ? rc : write_h5(path, sweep_content, s, d);
 }

@@ -73,4 +73,48 @@ typedef struct gs_h5_scenario {
  * file or directory"); GS_ENOMEM. */
 int gs_h5_write(const char *path, const gs_h5_scenario *sc, size_t n, gs_diag *d);
 
+/* One base scenario (architecture) of a sweep: its values at every grid
+ * point. Borrowed like gs_h5_scenario's fields. */
+typedef struct gs_h5_sweep_base {
+    const char        *name;         /* the group /bases/<name>: non-empty, no '/',
+                                        not "." */
+    const char        *yaml;         /* its resolved scenario text (first point) */
+    size_t             nrep;         /* replications of each point */
+    size_t             nmetrics;
+    const char *const *component;    /* [nmetrics] */
+    const char *const *metric;       /* [nmetrics] */
+    /* values[(p * nrep + r) * nmetrics + m]: metric m of replication r at
+     * grid point p; NaN where it was not measured. */
+    const double      *values;       /* [npoints][nrep][nmetrics] */
+    /* The summary of each point, [p * nmetrics + m]. */
+    const double *mean, *ci_low, *ci_high, *stddev;   /* [npoints][nmetrics] */
+    const long   *n;                                  /* [npoints][nmetrics] */
+} gs_h5_sweep_base;
+
+/* A whole sweep (sweep.h5). Strings may be NULL, written as "". */
+typedef struct gs_h5_sweep {
+    const char        *name;         /* the sweep's name */
+    const char        *sweep_yaml;   /* the sweep file as read */
+    double             confidence;   /* of the intervals */
+    size_t             nparams;
+    const char *const *param;        /* [nparams] paths, e.g. "components.gw.servers" */
+    const char *const *param_unit;   /* [nparams] "s", "1/s" or "" */
+    size_t             npoints;
+    const char *const *text;         /* [npoints][nparams] values as written */
+    const double      *value;        /* [npoints][nparams] in SI units, NaN for text */
+    size_t             nbases;
+    const gs_h5_sweep_base *base;    /* [nbases] */
+} gs_h5_sweep;
+
+/* Write the sweep s to path (docs/results.md, "sweep.h5"): root attributes
+ * gatesim_version, format_version, kind = "sweep", name and confidence;
+ * /sweep_yaml; /parameters/{path, unit, text, value}; one group
+ * /bases/<name> per base with scenario_yaml, component, metric, values and
+ * the summary mean, ci_low, ci_high, stddev, n. Written as gs_h5_write()
+ * writes (in memory, then atomically; the same bytes for the same input;
+ * HDF5's error printing suppressed; one thread). GS_OK; GS_EINVAL for a bad
+ * or repeated base name or a NULL array of non-zero length; GS_EIO with a
+ * message naming path; GS_ENOMEM. */
+int gs_h5_write_sweep(const char *path, const gs_h5_sweep *s, gs_diag *d);
+
 #endif

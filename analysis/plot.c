@@ -1528,3 +1528,18 @@ int gs_plot_redraw(const char *dir, gs_diag *d)
     gs_free(exe);
     return rc;
 }
+
+int gs_plot_keep(int rc, int next)
+{
+    if (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT)
+        return next == GS_OK ? rc : next;
+    return rc;
+}
+
+int gs_plot_status(int rc, gs_diag *d, gs_diag *first)
+{
+    if (rc != GS_OK && (first->code == GS_OK || rc != GS_PLOT_ENOGNUPLOT))
+        *first = *d;
+    gs_diag_init(d);
+    return rc;
+}

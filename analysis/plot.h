@@ -146,4 +146,14 @@ int gs_plot_curves(const char *dir, const char *name, const gs_plot_axes *ax,
  * read, GS_PLOT_ENOGNUPLOT at once when gnuplot is missing. */
 int gs_plot_redraw(const char *dir, gs_diag *d);
 
+/* For callers that draw many plots and go on past a missing gnuplot: the
+ * status to keep after rc when the next plot gives next (a later status
+ * replaces GS_OK or GS_PLOT_ENOGNUPLOT, never a real error). */
+int gs_plot_keep(int rc, int next);
+
+/* Record a plot call's status rc: d's message goes to first when it is the
+ * first failure, or the first real one after missing gnuplots; d is
+ * cleared for the next call. Returns rc. */
+int gs_plot_status(int rc, gs_diag *d, gs_diag *first);
+
 #endif

@@ -121,6 +121,7 @@ void gs_progress_init(gs_progress *p, const char *label, int quiet)
     p->enabled = !quiet && isatty(STDERR_FILENO);
     p->t0 = gs_wall_seconds();
     p->label = label;
+    p->unit = "replications";
 }
 
 void gs_progress_update(void *arg, long finished, long total, double share)
@@ -138,8 +139,11 @@ void gs_progress_update(void *arg, long finished, long total, double share)
     char eta[32] = "ETA --";
     if (share > 0.01 || elapsed > 2)
         snprintf(eta, sizeof eta, "ETA %.0fs", share > 0 ? elapsed * (1 - share) / share : 0);
-    fprintf(stderr, "\r%s [%s] %3.0f%%  %ld/%ld replications  %.1fs elapsed  %-12s", p->label,
-            bar, 100 * share, finished, total, elapsed, eta);
+    char rate[32] = "";
+    if (elapsed > 0.5 && finished > 0)
+        snprintf(rate, sizeof rate, "  %.3g/s", (double)finished / elapsed);
+    fprintf(stderr, "\r%s [%s] %3.0f%%  %ld/%ld %s%s  %.1fs elapsed  %-12s", p->label, bar,
+            100 * share, finished, total, p->unit, rate, elapsed, eta);
     fflush(stderr);
 }
 

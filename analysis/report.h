@@ -36,6 +36,7 @@ typedef struct gs_progress {
     int         enabled;
     double      t0;
     const char *label;
+    const char *unit;   /* what is counted; gs_progress_init sets "replications" */
 } gs_progress;
 
 void gs_progress_init(gs_progress *p, const char *label, int quiet);

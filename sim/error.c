@@ -4,6 +4,7 @@
 #include "error.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "node.h"
@@ -55,8 +56,17 @@ int gs_error_at(gs_diag *d, const gs_node *n, const char *fmt, ...)
     return GS_EINVAL;
 }
 
+static _Atomic int warnings_muted;
+
+void gs_warn_mute(int mute)
+{
+    atomic_store(&warnings_muted, mute);
+}
+
 void gs_warn_at(const gs_node *n, const char *fmt, ...)
 {
+    if (atomic_load(&warnings_muted))
+        return;
     char msg[GS_DIAG_MSG];
     va_list ap;
     va_start(ap, fmt);

@@ -53,4 +53,8 @@ int gs_error_at(gs_diag *d, const gs_node *n, const char *fmt, ...)
 void gs_warn_at(const gs_node *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Silence gs_warn_at() (mute != 0) or let it speak again, process-wide: a
+ * sweep loads each scenario many times and warns only on the first load. */
+void gs_warn_mute(int mute);
+
 #endif

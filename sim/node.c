@@ -951,7 +951,7 @@ static long seq_find(const gs_node *seq, const char *seg, size_t len)
     return -1;
 }
 
-static int no_such_item(gs_doc *doc, const char *assignment, const gs_node *seq,
+static int no_such_item(gs_doc *doc, const char *prefix, const gs_node *seq,
                         const char *owner, size_t owner_len, const char *seg, size_t len,
                         gs_diag *d)
 {
@@ -959,8 +959,8 @@ static int no_such_item(gs_doc *doc, const char *assignment, const gs_node *seq,
     while (digits < len && isdigit((unsigned char)seg[digits]))
         digits++;
     if (digits == len)
-        return gs_error(d, GS_EINVAL, "--set %s: index %.*s is out of range: '%.*s' has %zu "
-                        "item%s (counted from 0)", assignment, (int)len, seg, (int)owner_len,
+        return gs_error(d, GS_EINVAL, "%s: index %.*s is out of range: '%.*s' has %zu "
+                        "item%s (counted from 0)", prefix, (int)len, seg, (int)owner_len,
                         owner, seq->len, seq->len == 1 ? "" : "s");
     const char **names = gs_calloc(seq->len + 1, sizeof *names);
     char *word = arena_strndup(doc, seg, len);
@@ -976,14 +976,86 @@ static int no_such_item(gs_doc *doc, const char *assignment, const gs_node *seq,
     }
     int rc;
     if (hint)
-        rc = gs_error(d, GS_EINVAL, "--set %s: no %.*s item named '%.*s' (did you mean '%s'?)",
-                      assignment, (int)owner_len, owner, (int)len, seg, hint);
+        rc = gs_error(d, GS_EINVAL, "%s: no %.*s item named '%.*s' (did you mean '%s'?)",
+                      prefix, (int)owner_len, owner, (int)len, seg, hint);
     else
-        rc = gs_error(d, GS_EINVAL, "--set %s: no %.*s item named '%.*s'; name an item by its "
-                      "'name' or by its 0-based index", assignment, (int)owner_len, owner,
+        rc = gs_error(d, GS_EINVAL, "%s: no %.*s item named '%.*s'; name an item by its "
+                      "'name' or by its 0-based index", prefix, (int)owner_len, owner,
                       (int)len, seg);
     gs_free(names);
     return rc;
+}
+
+/* Put value at path (path_len bytes: names separated by single dots) in
+ * doc, creating missing mappings; errors begin with prefix. */
+static int set_path(gs_doc *doc, const char *path, size_t path_len, gs_node *value,
+                    const char *prefix, gs_diag *d)
+{
+    for (size_t i = 0; i <= path_len; i++)
+        if ((i == path_len || path[i] == '.') && (i == 0 || path[i - 1] == '.'))
+            return gs_error(d, GS_EINVAL, "%s: expected a path made of names separated by "
+                            "single dots", prefix);
+    /* The parent of each step is the root or a node made private above it,
+     * so changing it in place changes this path only. */
+    gs_node *cur = doc->root;
+    const char *seg = path, *end = path + path_len;
+    for (;;) {
+        const char *dot = memchr(seg, '.', (size_t)(end - seg));
+        size_t len = dot ? (size_t)(dot - seg) : (size_t)(end - seg);
+        int last = !dot;
+        const char *owner = path;
+        size_t owner_len = seg > path ? (size_t)(seg - path - 1) : 0;
+        if (cur->kind == GS_NODE_SCALAR)
+            return gs_error(d, GS_EINVAL, "%s: '%.*s' is a scalar ('%s'), so it has no '%.*s'",
+                            prefix, (int)owner_len, owner, cur->value, (int)len, seg);
+        gs_node **slot;
+        if (cur->kind == GS_NODE_MAP) {
+            long i = map_find(cur, seg, len);
+            if (last) {
+                if (!map_set_n(doc, cur, seg, len, value))
+                    return gs_error(d, GS_ENOMEM, "out of memory");
+                return GS_OK;
+            }
+            if (i < 0) {
+                gs_node *m = node_like(doc, GS_NODE_MAP, value);
+                if (!m || !map_set_n(doc, cur, seg, len, m))
+                    return gs_error(d, GS_ENOMEM, "out of memory");
+                i = (long)cur->len - 1;
+            }
+            slot = &cur->items[i];
+            /* "network:" with nothing after it is a mapping not yet written. */
+            if (gs_node_is_null(*slot)) {
+                gs_node *m = node_like(doc, GS_NODE_MAP, value);
+                if (!m)
+                    return gs_error(d, GS_ENOMEM, "out of memory");
+                *slot = m;
+            }
+        } else {
+            long i = seq_find(cur, seg, len);
+            if (i < 0) {
+                const char *odot = owner_len ? memchr(owner, '.', owner_len) : NULL;
+                while (odot) {
+                    owner_len -= (size_t)(odot + 1 - owner);
+                    owner = odot + 1;
+                    odot = memchr(owner, '.', owner_len);
+                }
+                return no_such_item(doc, prefix, cur, owner, owner_len, seg, len, d);
+            }
+            slot = &cur->items[i];
+            if (last) {
+                *slot = value;
+                return GS_OK;
+            }
+        }
+        if ((*slot)->shared) {
+            gs_node *c = unshare(doc, *slot);
+            if (!c)
+                return gs_error(d, GS_ENOMEM, "out of memory");
+            *slot = c;
+        }
+        cur = *slot;
+        seg += len + 1;
+    }
 }
 
 int gs_doc_apply_set(gs_doc *doc, const char *assignment, gs_diag *d)
@@ -1017,68 +1089,70 @@ int gs_doc_apply_set(gs_doc *doc, const char *assignment, gs_diag *d)
     gs_free(b);
     if (rc)
         return rc;
+    return set_path(doc, assignment, (size_t)(eq - assignment), value, src, d);
+}
 
-    /* The parent of each step is the root or a node made private above it,
-     * so changing it in place changes this path only. */
-    gs_node *cur = doc->root;
-    const char *seg = assignment;
-    for (;;) {
-        size_t len = strcspn(seg, ".=");
-        int last = seg[len] == '=';
-        const char *owner = assignment;
-        size_t owner_len = seg > assignment ? (size_t)(seg - assignment - 1) : 0;
-        if (cur->kind == GS_NODE_SCALAR)
-            return gs_error(d, GS_EINVAL, "--set %s: '%.*s' is a scalar ('%s'), so it has no "
-                            "'%.*s'", assignment, (int)owner_len, owner, cur->value, (int)len,
-                            seg);
-        gs_node **slot;
-        if (cur->kind == GS_NODE_MAP) {
-            long i = map_find(cur, seg, len);
-            if (last) {
-                if (!map_set_n(doc, cur, seg, len, value))
-                    return gs_error(d, GS_ENOMEM, "out of memory");
-                return GS_OK;
-            }
-            if (i < 0) {
-                gs_node *m = node_like(doc, GS_NODE_MAP, value);
-                if (!m || !map_set_n(doc, cur, seg, len, m))
-                    return gs_error(d, GS_ENOMEM, "out of memory");
-                i = (long)cur->len - 1;
-            }
-            slot = &cur->items[i];
-            /* "network:" with nothing after it is a mapping not yet written. */
-            if (gs_node_is_null(*slot)) {
-                gs_node *m = node_like(doc, GS_NODE_MAP, value);
-                if (!m)
-                    return gs_error(d, GS_ENOMEM, "out of memory");
-                *slot = m;
-            }
-        } else {
-            long i = seq_find(cur, seg, len);
-            if (i < 0) {
-                const char *dot = owner_len ? memchr(owner, '.', owner_len) : NULL;
-                while (dot) {
-                    owner_len -= (size_t)(dot + 1 - owner);
-                    owner = dot + 1;
-                    dot = memchr(owner, '.', owner_len);
-                }
-                return no_such_item(doc, assignment, cur, owner, owner_len, seg, len, d);
-            }
-            slot = &cur->items[i];
-            if (last) {
-                *slot = value;
-                return GS_OK;
-            }
-        }
-        if ((*slot)->shared) {
-            gs_node *c = unshare(doc, *slot);
-            if (!c)
-                return gs_error(d, GS_ENOMEM, "out of memory");
-            *slot = c;
-        }
-        cur = *slot;
-        seg += len + 1;
+/* A copy of n in doc, src strings included (the source document may be
+ * freed first); aliases in n are expanded, so the copy shares nothing. */
+static gs_node *copy_node(gs_doc *doc, const gs_node *n, const char **src_from, char **src_to,
+                          int depth)
+{
+    if (depth > MAX_DEPTH)
+        return NULL;
+    if (n->src != *src_from) {
+        *src_to = arena_strndup(doc, n->src, strlen(n->src));
+        if (!*src_to)
+            return NULL;
+        *src_from = n->src;
     }
+    gs_node *c = node_alloc(doc, n->kind, *src_to, n->line, n->col, n->from_set);
+    if (!c)
+        return NULL;
+    c->quoted = n->quoted;
+    c->is_default = n->is_default;
+    if (n->kind == GS_NODE_SCALAR) {
+        c->value = arena_strndup(doc, n->value, strlen(n->value));
+        return c->value ? c : NULL;
+    }
+    c->len = c->cap = n->len;
+    if (!n->len)
+        return c;
+    c->items = arena_alloc(doc, n->len * sizeof *c->items);
+    if (!c->items)
+        return NULL;
+    if (n->kind == GS_NODE_MAP) {
+        c->keys = arena_alloc(doc, n->len * sizeof *c->keys);
+        if (!c->keys)
+            return NULL;
+    }
+    for (size_t i = 0; i < n->len; i++) {
+        if (n->kind == GS_NODE_MAP &&
+            !(c->keys[i] = copy_node(doc, n->keys[i], src_from, src_to, depth + 1)))
+            return NULL;
+        if (!(c->items[i] = copy_node(doc, n->items[i], src_from, src_to, depth + 1)))
+            return NULL;
+    }
+    return c;
+}
+
+int gs_doc_apply_node(gs_doc *doc, const char *path, const gs_node *value,
+                      const gs_node *where, gs_diag *d)
+{
+    char prefix[GS_DIAG_MSG / 2];
+    if (where && where->from_set)
+        snprintf(prefix, sizeof prefix, "%s: '%s'", where->src, path);
+    else if (where)
+        snprintf(prefix, sizeof prefix, "%s:%d:%d: '%s'", where->src, where->line, where->col,
+                 path);
+    else
+        snprintf(prefix, sizeof prefix, "'%s'", path);
+    const char *src_from = NULL;
+    char *src_to = NULL;
+    gs_node *c = copy_node(doc, value, &src_from, &src_to, 0);
+    if (!c)
+        return gs_error(d, GS_ENOMEM, "out of memory (or a value nested deeper than %d "
+                        "levels)", MAX_DEPTH);
+    return set_path(doc, path, strlen(path), c, prefix, d);
 }
 
 /* --------------------------------------------------------------- emitting */

@@ -77,6 +77,15 @@ const char *gs_doc_src(const gs_doc *doc);
  * (callers discard the document). */
 int gs_doc_apply_set(gs_doc *doc, const char *assignment, gs_diag *d);
 
+/* The same with the value a node of another document (a sweep file's grid
+ * value, SPEC §6): it is copied into doc with its own positions, so that
+ * what the scenario later finds wrong with it names that file's line and
+ * column. Errors in the path itself (an item that does not exist, a path
+ * through a scalar) are reported as "SRC:LINE:COL: 'PATH': ..." at where
+ * (the grid key; may be NULL). GS_EINVAL or GS_ENOMEM. */
+int gs_doc_apply_node(gs_doc *doc, const char *path, const gs_node *value,
+                      const gs_node *where, gs_diag *d);
+
 /* Write the document as block-style YAML (keys in document order) to f,
  * aliases expanded (so defaults inserted into a shared node show at each
  * use). Quoted scalars stay quoted; libyaml quotes others only where plain

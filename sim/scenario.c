@@ -605,10 +605,16 @@ static int add_sources(gs_scenario *sc, gs_diag *d)
     return GS_OK;
 }
 
-static int configure(gs_scenario *sc, const char *const *sets, size_t nsets, gs_diag *d)
+static int configure(gs_scenario *sc, const char *const *sets, size_t nsets,
+                     const gs_override *ov, size_t nov, gs_diag *d)
 {
     for (size_t i = 0; i < nsets; i++) {
         int rc = gs_doc_apply_set(sc->doc, sets[i], d);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < nov; i++) {
+        int rc = gs_doc_apply_node(sc->doc, ov[i].path, ov[i].value, ov[i].where, d);
         if (rc)
             return rc;
     }
@@ -644,10 +650,10 @@ static int configure(gs_scenario *sc, const char *const *sets, size_t nsets, gs_
 }
 
 static int finish_load(gs_scenario *sc, const char *const *sets, size_t nsets,
-                       gs_scenario **out, gs_diag *d)
+                       const gs_override *ov, size_t nov, gs_scenario **out, gs_diag *d)
 {
     sc->path = gs_doc_src(sc->doc);
-    int rc = configure(sc, sets, nsets, d);
+    int rc = configure(sc, sets, nsets, ov, nov, d);
     if (rc) {
         gs_scenario_free(sc);
         return rc;
@@ -667,11 +673,18 @@ int gs_scenario_load(const char *path, const char *const *sets, size_t nsets,
         gs_free(sc);
         return rc;
     }
-    return finish_load(sc, sets, nsets, out, d);
+    return finish_load(sc, sets, nsets, NULL, 0, out, d);
 }
 
 int gs_scenario_load_string(const char *text, const char *src, const char *const *sets,
                             size_t nsets, gs_scenario **out, gs_diag *d)
+{
+    return gs_scenario_load_grid(text, src, sets, nsets, NULL, 0, out, d);
+}
+
+int gs_scenario_load_grid(const char *text, const char *src, const char *const *sets,
+                          size_t nsets, const gs_override *ov, size_t nov, gs_scenario **out,
+                          gs_diag *d)
 {
     gs_scenario *sc = gs_calloc(1, sizeof *sc);
     if (!sc)
@@ -681,7 +694,7 @@ int gs_scenario_load_string(const char *text, const char *src, const char *const
         gs_free(sc);
         return rc;
     }
-    return finish_load(sc, sets, nsets, out, d);
+    return finish_load(sc, sets, nsets, ov, nov, out, d);
 }
 
 void gs_scenario_free(gs_scenario *sc)

@@ -67,6 +67,21 @@ int gs_scenario_load(const char *path, const char *const *sets, size_t nsets,
 int gs_scenario_load_string(const char *text, const char *src, const char *const *sets,
                             size_t nsets, gs_scenario **out, gs_diag *d);
 
+/* A value of a sweep's grid point (SPEC §6): value, a node of the sweep
+ * file, goes at path (as --set addresses it); where (the grid key) places
+ * errors in the path itself. */
+typedef struct gs_override {
+    const char    *path;
+    const gs_node *value;
+    const gs_node *where;
+} gs_override;
+
+/* gs_scenario_load_string() with the overrides ov applied after the sets
+ * (gs_doc_apply_node()). */
+int gs_scenario_load_grid(const char *text, const char *src, const char *const *sets,
+                          size_t nsets, const gs_override *ov, size_t nov, gs_scenario **out,
+                          gs_diag *d);
+
 void gs_scenario_free(gs_scenario *sc);
 
 /* Print the resolved scenario (defaults filled in) as YAML. */
