@@ -2,7 +2,8 @@
 # Install the Debian 12 packages gatesim builds and runs with. Uses sudo when
 # not run as root.
 set -euo pipefail
-packages=(build-essential cmake pkg-config libgsl-dev libyaml-dev libcsv-dev libopenblas-dev gnuplot-nox libhdf5-dev)
+packages=(build-essential cmake pkg-config libgsl-dev libyaml-dev libcsv-dev libopenblas-dev gnuplot-nox libhdf5-dev
+          libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

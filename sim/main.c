@@ -9,20 +9,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
 #include <sys/stat.h>
 
 #include "analysis/archive.h"
+#include "analysis/atomic.h"
 #include "analysis/compare.h"
 #include "analysis/figures.h"
 #include "analysis/plot.h"
 #include "analysis/report.h"
+#include "analysis/sweep_report.h"
 #include "analysis/validate.h"
 #include "kernels/cli.h"
 #include "sim/alloc.h"
 #include "sim/bench.h"
+#include "sim/cluster.h"
 #include "sim/error.h"
 #include "sim/replicate.h"
 #include "sim/scenario.h"
+#include "sim/sweep.h"
+#include "sim/sweep_run.h"
 
 enum { EXIT_OK = 0, EXIT_WRITE = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
@@ -39,6 +45,7 @@ typedef struct options {
     gs_format    format;
     int          quiet;
     int          no_plots;
+    int          resume;
     const char **sets;
     size_t       nsets;
     char       **owned;          /* strings built for -r / --seed */
@@ -58,11 +65,12 @@ static const char *usage_main =
     "  validate             compare the simulator with queueing theory on exact cases\n"
     "  compare A.yaml B.yaml ...  scenarios side by side on common random numbers\n"
     "  bench                measure the engine (events per second, bytes per pending event)\n"
-    "  plot RESULTS_DIR     redraw the plots of a finished run or comparison\n"
+    "  sweep SWEEP.yaml     run a grid of parameter points x replications (OpenMP,\n"
+    "                       MPI under mpirun or srun), resumable\n"
+    "  plot RESULTS_DIR     redraw the plots of a finished run, comparison or sweep\n"
     "  kernels list|calibrate|check|bench\n"
     "                       the inference kernels and their service-time profiles\n"
-    "  sweep, capacity\n"
-    "                       planned; not available in this version\n"
+    "  capacity             planned; not available in this version\n"
     "\n"
     "Run 'gatesim COMMAND --help' for the options of a command.\n"
     "Options: --help, --version. Exit codes: 0 success, 1 results not written (or a\n"
@@ -110,6 +118,33 @@ static const char *usage_compare =
     "  --format FMT        stdout format: table (default), csv or json\n"
     "  --no-plots          write no plots\n"
     "  -q, --quiet         no progress bar\n"
+    "  -h, --help          this text\n";
+
+static const char *usage_sweep =
+    "usage: gatesim sweep SWEEP.yaml [OPTIONS]\n"
+    "       mpirun -np N gatesim sweep SWEEP.yaml [OPTIONS]\n"
+    "       srun --mpi=pmix gatesim sweep SWEEP.yaml [OPTIONS]\n"
+    "\n"
+    "Run every base scenario at every point of the grid, each replication one work\n"
+    "item, on all local cores or, under mpirun or srun, over every MPI rank, items\n"
+    "going to whoever is free. Each finished item is journaled (DIR/sweep.journal)\n"
+    "so that a killed sweep resumes with --resume. Writes sweep.csv (summary\n"
+    "columns plus one per parameter), sweep.h5 and plots/ (each metric against each\n"
+    "parameter, one curve per base) under the output directory (docs/hpc.md).\n"
+    "\n"
+    "  -o DIR              output directory (default: results/<sweep name>/)\n"
+    "  -r N                replications of every point (overrides the sweep file's)\n"
+    "  -j N                threads per process (default: all cores; under MPI, 1 per\n"
+    "                      rank unless OMP_NUM_THREADS is set); results do not\n"
+    "                      depend on threads or ranks\n"
+    "  --seed N            base seed of every base (default: the sweep's, else the\n"
+    "                      first base's)\n"
+    "  --set PATH=VALUE    override a value in every base; repeatable\n"
+    "  --resume            skip the items DIR/sweep.journal holds (the sweep must be\n"
+    "                      unchanged); without it the journal starts over\n"
+    "  --format FMT        stdout format: table (default) or csv (sweep.csv)\n"
+    "  --no-plots          write no plots\n"
+    "  -q, --quiet         no progress bar and no timing line\n"
     "  -h, --help          this text\n";
 
 static const char *usage_plot =
@@ -195,7 +230,7 @@ static void free_options(options *o)
 }
 
 enum { OPT_SEED = 256, OPT_SET, OPT_FORMAT, OPT_NO_PLOTS, OPT_CUSTOMERS, OPT_PENDING,
-       OPT_PRECISION, OPT_MAX_REPS };
+       OPT_PRECISION, OPT_MAX_REPS, OPT_RESUME };
 
 /* wants_scenario: */
 enum { NO_SCENARIO, ONE_SCENARIO, SCENARIOS };
@@ -217,6 +252,7 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
         {"pending", required_argument, NULL, OPT_PENDING},
         {"precision", required_argument, NULL, OPT_PRECISION},
         {"max-replications", required_argument, NULL, OPT_MAX_REPS},
+        {"resume", no_argument, NULL, OPT_RESUME},
         {NULL, 0, NULL, 0}};
     opterr = 0;
     optind = 1;
@@ -294,6 +330,11 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
             if (parse_long(optarg, 2, 1000000, &o->max_reps))
                 return usage_error(cmd, "--max-replications: expected a number between 2 and "
                                    "1000000, got '%s'", optarg);
+            break;
+        case OPT_RESUME:
+            if (strcmp(cmd, "sweep") != 0)
+                return usage_error(cmd, "--resume: only a sweep resumes%s", "");
+            o->resume = 1;
             break;
         case ':':
             return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
@@ -630,6 +671,177 @@ out:
     return code;
 }
 
+/* Point p's parameters as "path=text, ..." (last path segments). */
+static void point_label(const gs_sweep *sw, size_t p, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < sw->nparams && off < size; k++) {
+        const char *seg = strrchr(sw->param[k], '.');
+        seg = seg ? seg + 1 : sw->param[k];
+        int w = snprintf(buf + off, size - off, "%s%s=%s", k ? ", " : "", seg,
+                         sw->text_of[p * sw->nparams + k]);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+/* The human table of a sweep: per base and point, the system's key
+ * metrics with their half-widths. */
+static int print_sweep_table(FILE *f, const gs_sweep *sw, const gs_sweep_outcome *out,
+                             double confidence)
+{
+    static const char *const key[] = {"latency_mean", "latency_p99", "throughput",
+                                      "availability"};
+    enum { NKEY = sizeof key / sizeof key[0] };
+    for (size_t b = 0; b < sw->nbases; b++) {
+        const gs_sweep_data *bd = &out->base[b];
+        long nrep = sw->bases[b].nrep;
+        fprintf(f, "%sbase: %s (%ld replications per point, %.0f%% CI half-widths)\n\n",
+                b ? "\n" : "", sw->bases[b].name, nrep, 100 * confidence);
+        fprintf(f, "  %-40s", "point");
+        for (int k = 0; k < NKEY; k++)
+            fprintf(f, "  %-22s", key[k]);
+        fputc('\n', f);
+        for (size_t p = 0; p < sw->npoints; p++) {
+            char label[256];
+            point_label(sw, p, label, sizeof label);
+            fprintf(f, "  %-40s", label);
+            for (int k = 0; k < NKEY; k++) {
+                size_t m = 0;
+                while (m < bd->nmetrics && (strcmp(bd->component[m], "system") != 0 ||
+                                            strcmp(bd->metric[m], key[k]) != 0))
+                    m++;
+                char cell[80] = "-";
+                if (m < bd->nmetrics) {
+                    double *x = gs_malloc((size_t)nrep * sizeof *x);
+                    if (!x)
+                        return GS_ENOMEM;
+                    for (long r = 0; r < nrep; r++)
+                        x[r] = bd->values[((size_t)p * (size_t)nrep + (size_t)r) *
+                                              bd->nmetrics + m];
+                    gs_estimate e;
+                    gs_estimate_compute(x, (size_t)nrep, confidence, &e);
+                    gs_free(x);
+                    char v[32], h[32];
+                    gs_summary_format_value(v, sizeof v, key[k], e.mean, e.mean);
+                    gs_summary_format_value(h, sizeof h, key[k], (e.ci_high - e.ci_low) / 2,
+                                            e.mean);
+                    snprintf(cell, sizeof cell, "%s +/- %s", v, h);
+                }
+                fprintf(f, "  %-22s", cell);
+            }
+            fputc('\n', f);
+        }
+    }
+    return fflush(f) || ferror(f) ? GS_EIO : GS_OK;
+}
+
+static int sweep_csv_body(FILE *f, const void *arg)
+{
+    return gs_sweep_report_csv(f, arg);
+}
+
+static int cmd_sweep(options *o, int *argc, char ***argv)
+{
+    gs_diag d;
+    gs_diag_init(&d);
+    if (o->format == GS_FORMAT_JSON)
+        return usage_error("sweep", "--format: a sweep prints table or csv%s", "");
+    int rc = gs_cluster_start(argc, argv, &d);
+    if (rc)
+        return report_error(&d);
+    int rank = gs_cluster_rank(), size = gs_cluster_size();
+    int threads = o->threads;
+    if (threads <= 0)
+        threads = size > 1 && !getenv("OMP_NUM_THREADS") ? 1 : omp_get_max_threads();
+    /* -r and --seed go to the sweep, which gives them precedence over its
+     * file; parse() appended them to the sets. */
+    size_t nuser = o->nsets - o->nowned;
+    gs_sweep *sw = NULL;
+    gs_sweep_outcome out;
+    memset(&out, 0, sizeof out);
+    int code = EXIT_OK;
+    rc = gs_sweep_load(o->scenario, o->sets, nuser, o->replications, o->seed, threads, &sw, &d);
+    char dflt[512], journal[1100];
+    const char *dir = NULL;
+    if (rc == GS_OK) {
+        dir = output_dir(o, sw->name, dflt, sizeof dflt);
+        snprintf(journal, sizeof journal, "%s/sweep.journal", dir);
+        if (rank == 0)
+            rc = gs_mkdir_p(dir, &d);
+    }
+    gs_progress bar;
+    char label[300];
+    if (rc == GS_OK) {
+        snprintf(label, sizeof label, "sweep %s", sw->name);
+        gs_progress_init(&bar, label, o->quiet || rank != 0);
+        bar.unit = "items";
+        gs_sweep_run_opts ro = {threads, rank == 0 ? journal : NULL, o->resume,
+                                bar.enabled ? gs_progress_update : NULL, &bar};
+        rc = gs_sweep_run(sw, &ro, &out, &d);
+        gs_progress_end(&bar);
+    }
+    if (rank != 0) {
+        /* Rank 0 reports for everyone. */
+        code = exit_for(rc);
+        goto out;
+    }
+    if (rc) {
+        code = report_error(&d);
+        goto out;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "gatesim: sweep %s: %ld items (%ld from the journal) in %.2f s: %.3g "
+                "items/s on %d rank%s x %d thread%s\n", sw->name, sw->nitems, out.resumed,
+                out.wall_s, out.wall_s > 0 ? (double)out.ran / out.wall_s : 0.0, size,
+                size == 1 ? "" : "s", out.threads, out.threads == 1 ? "" : "s");
+    {
+        gs_sweep_base_result *br = gs_calloc(sw->nbases, sizeof *br);
+        if (!br) {
+            code = report_error(&(gs_diag){GS_ENOMEM, "out of memory"});
+            goto out;
+        }
+        for (size_t b = 0; b < sw->nbases; b++)
+            br[b] = (gs_sweep_base_result){
+                sw->bases[b].name, sw->bases[b].yaml, (size_t)sw->bases[b].nrep,
+                out.base[b].nmetrics, (const char *const *)out.base[b].component,
+                (const char *const *)out.base[b].metric, out.base[b].values};
+        gs_sweep_result res = {sw->name, sw->text, sw->bases[0].confidence, sw->nparams,
+                               sw->param, sw->param_unit, sw->npoints,
+                               (const char *const *)sw->text_of, sw->num, sw->nbases, br,
+                               sw->nplot, sw->plot};
+        rc = gs_sweep_report_write(dir, &res, !o->no_plots, &d);
+        if (rc == GS_EINVAL) {
+            /* Only a plotted metric can be wrong this late: place it. */
+            gs_diag pd;
+            gs_diag_init(&pd);
+            gs_error_at(&pd, gs_map_get(gs_doc_root(sw->doc), "plots"), "plots: %s (sweep.csv "
+                        "and sweep.h5 are written)", d.msg);
+            d = pd;
+        }
+        if (rc) {
+            fprintf(stderr, "gatesim: %s\n", d.msg[0] ? d.msg : gs_strerror(rc));
+            code = rc == GS_PLOT_ENOGNUPLOT || rc == GS_EIO ? EXIT_WRITE : exit_for(rc);
+        }
+        int prc = o->format == GS_FORMAT_CSV
+                      ? sweep_csv_body(stdout, &res)
+                      : print_sweep_table(stdout, sw, &out, sw->bases[0].confidence);
+        if (prc != GS_OK) {
+            fprintf(stderr, "gatesim: cannot write to standard output\n");
+            code = EXIT_WRITE;
+        }
+        gs_free(br);
+    }
+out:
+    if (sw)
+        gs_sweep_outcome_release(sw, &out);
+    gs_sweep_free(sw);
+    gs_cluster_stop();
+    return code;
+}
+
 static int cmd_plot(options *o)
 {
     gs_diag d;
@@ -715,8 +927,11 @@ int main(int argc, char **argv)
             code = cmd_plot(&o);
     } else if (strcmp(cmd, "kernels") == 0) {
         code = gs_kernels_main(argc - 1, argv + 1);
-    } else if (strcmp(cmd, "sweep") == 0 ||
-               strcmp(cmd, "capacity") == 0) {
+    } else if (strcmp(cmd, "sweep") == 0) {
+        code = parse(cmd, usage_sweep, ONE_SCENARIO, argc - 1, argv + 1, &o);
+        if (code < 0)
+            code = cmd_sweep(&o, &argc, &argv);
+    } else if (strcmp(cmd, "capacity") == 0) {
         fprintf(stderr, "gatesim: '%s' is not available in gatesim %s yet; see 'gatesim "
                 "--help' for the commands this version has\n", cmd, GATESIM_VERSION);
         code = EXIT_USAGE;

@@ -1,5 +1,6 @@
 # End-to-end tests of the command line (tests/cli.sh).
-foreach(t usage bad bad-set run determinism compare precision outputs architectures killed)
+foreach(t usage bad bad-set run determinism compare precision outputs architectures killed
+        sweep sweep-bad sweep-mpi sweep-resume)
   add_test(NAME cli.${t} COMMAND ${CMAKE_SOURCE_DIR}/tests/cli.sh $<TARGET_FILE:gatesim> ${t}
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(cli.${t} PROPERTIES TIMEOUT 600)
@@ -8,3 +9,6 @@ endforeach()
 add_test(NAME golden.validate COMMAND ${CMAKE_SOURCE_DIR}/tests/cli.sh $<TARGET_FILE:gatesim> validate
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(golden.validate PROPERTIES TIMEOUT 1800)
+# Tests that need what a machine may lack (mpirun, a Slurm install, root)
+# exit 77, which ctest shows as skipped, never as passed.
+set_tests_properties(cli.sweep-mpi PROPERTIES SKIP_RETURN_CODE 77)

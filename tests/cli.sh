@@ -12,15 +12,17 @@ trap 'rm -rf "$scratch"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# A bad scenario: exit 2, one line on stderr naming the file and the
-# position (and phrase) that the file's first line "# expect: ..." gives.
-bad_scenario() {
-    local f=$1 expect pos phrase err rc
+# A bad input: `gatesim CMD FILE ARGS...` exits 2 with one line on stderr
+# naming the file and the position (and phrase) that the file's first line
+# "# expect: L:C phrase" gives ("alias" or nothing: no position).
+bad_input() {
+    local cmd=$1 f=$2 expect pos phrase err rc
+    shift 2
     expect=$(head -n 1 "$f" | sed -n 's/^# expect: *//p')
     pos=${expect%% *}
     phrase=${expect#"$pos"}
     phrase=${phrase# }
-    err=$("$gatesim" check "$f" 2>&1 >/dev/null)
+    err=$("$gatesim" "$cmd" "$f" "$@" 2>&1 >/dev/null)
     rc=$?
     [ "$rc" -eq 2 ] || fail "$f: exit $rc, expected 2 (stderr: $err)"
     [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "$f: expected one line, got: $err"
@@ -43,11 +45,14 @@ bad_scenario() {
     echo "ok: $f -> $err"
 }
 
+# The arguments every sweep test shares: the small sweep, shortened.
+short=(--set simulation.duration=20s --set simulation.warmup=2s --no-plots)
+
 case $test in
 bad)
     n=0
     for f in "$root"/tests/bad/*.yaml; do
-        bad_scenario "$f"
+        bad_input check "$f"
         n=$((n + 1))
     done
     [ "$n" -ge 12 ] || fail "only $n bad scenarios"
@@ -249,6 +254,132 @@ precision)
     "$gatesim" run "$s" -q --max-replications 10 >/dev/null 2>&1 && fail "--max-replications without --precision"
     "$gatesim" run "$s" -q --precision 0 >/dev/null 2>&1 && fail "--precision 0 accepted"
     echo "ok: --precision adds replications until met ($n with a loose target)"
+    ;;
+sweep)
+    # The same bytes for any number of threads, and each point equal to a
+    # plain run of the base with the point's values (same seed and
+    # replication indices).
+    sw=$root/tests/sweep/small.yaml
+    "$gatesim" sweep "$sw" -q -j 1 "${short[@]}" -o "$scratch/j1" >/dev/null || fail "-j 1"
+    "$gatesim" sweep "$sw" -q -j 2 "${short[@]}" -o "$scratch/j2" --format csv >"$scratch/stdout" ||
+        fail "-j 2"
+    cmp "$scratch/j1/sweep.csv" "$scratch/j2/sweep.csv" || fail "-j 1 and -j 2 differ"
+    cmp "$scratch/j1/sweep.h5" "$scratch/j2/sweep.h5" || fail "sweep.h5 differs with -j"
+    cmp "$scratch/stdout" "$scratch/j2/sweep.csv" || fail "--format csv is not sweep.csv"
+    head -n 1 "$scratch/j1/sweep.csv" | grep -qx 'scenario,component,metric,mean,ci_low,ci_high,stddev,replications,workload.chat.arrivals.rate,components.gw.servers' ||
+        fail "sweep.csv header: $(head -n 1 "$scratch/j1/sweep.csv")"
+    [ "$(awk -F, '$2 == "system" && $3 == "latency_p99"' "$scratch/j1/sweep.csv" | wc -l)" -eq 4 ] ||
+        fail "expected 4 points"
+    "$gatesim" run "$root/scenarios/single-gateway-basic.yaml" -q -r 3 --no-plots \
+        --set simulation.duration=20s --set simulation.warmup=2s \
+        --set workload.chat.arrivals.rate=800/s --set components.gw.servers=4 \
+        -o "$scratch/run" >/dev/null || fail "run"
+    # summary.csv's rows, with the point's parameters appended, are in sweep.csv.
+    tail -n +2 "$scratch/run/summary.csv" | sed 's/$/,800,4/' >"$scratch/want"
+    grep -F -f "$scratch/want" "$scratch/j1/sweep.csv" >"$scratch/got"
+    cmp -s "$scratch/want" "$scratch/got" || fail "the point 800/s x 4 differs from gatesim run"
+    # -r overrides the file, and plots are drawn (gnuplot is a dependency).
+    "$gatesim" sweep "$sw" -q -r 2 --set simulation.duration=10s --set simulation.warmup=1s \
+        -o "$scratch/p" >/dev/null ||
+        fail "sweep with plots"
+    awk -F, 'NR > 1 && $8 != 2 && $4 != "nan" { exit 1 }' "$scratch/p/sweep.csv" || fail "-r 2 ignored"
+    for f in sweep-latency_p99-vs-workload.chat.arrivals.rate sweep-gw_utilization-vs-components.gw.servers; do
+        [ -s "$scratch/p/plots/$f.gp" ] && [ -s "$scratch/p/plots/$f.png" ] || fail "plot $f missing"
+    done
+    echo "ok: sweep is the same with 1 and 2 threads, equals gatesim run per point, and plots"
+    ;;
+sweep-bad)
+    n=0
+    for f in "$root"/tests/bad-sweep/*.yaml; do
+        bad_input sweep "$f" -q --no-plots -o "$scratch/bad"
+        [ -e "$scratch/bad" ] && fail "$f: a bad sweep created its output directory"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 10 ] || fail "only $n bad sweeps"
+    err=$("$gatesim" sweep "$root/tests/sweep/small.yaml" --set components.gw.capacity=-1 -q \
+        -o "$scratch/bad" 2>&1 >/dev/null)
+    [ $? -eq 2 ] || fail "--set capacity=-1 accepted"
+    case "$err" in *"--set components.gw.capacity=-1: capacity"*) ;; *) fail "--set: $err" ;; esac
+    echo "ok: $n bad sweeps rejected with exit 2 and their position"
+    ;;
+sweep-mpi)
+    # Under mpirun the items go to both ranks, and the bytes do not change.
+    command -v mpirun >/dev/null || { echo "skipped: mpirun is not installed"; exit 77; }
+    ldd "$gatesim" | grep -q libmpi || { echo "skipped: gatesim was built without MPI"; exit 77; }
+    mpi=(mpirun --oversubscribe -np 2)
+    [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
+    sw=$root/tests/sweep/small.yaml
+    "$gatesim" sweep "$sw" -q -j 1 "${short[@]}" -o "$scratch/j1" >/dev/null || fail "-j 1"
+    # Open MPI's own allocations are not ours to check for leaks.
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "${mpi[@]}" "$gatesim" sweep "$sw" "${short[@]}" \
+        -o "$scratch/np2" >/dev/null 2>"$scratch/err" || { cat "$scratch/err"; fail "mpirun -np 2"; }
+    grep -q 'on 2 ranks' "$scratch/err" || { cat "$scratch/err"; fail "not 2 ranks"; }
+    cmp "$scratch/j1/sweep.csv" "$scratch/np2/sweep.csv" || fail "mpirun -np 2 differs from -j 1"
+    cmp "$scratch/j1/sweep.h5" "$scratch/np2/sweep.h5" || fail "sweep.h5 differs under MPI"
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "${mpi[@]}" "$gatesim" sweep "$sw" "${short[@]}" \
+        -j 2 -q -o "$scratch/np2j2" >/dev/null || fail "mpirun -np 2 -j 2"
+    cmp "$scratch/j1/sweep.csv" "$scratch/np2j2/sweep.csv" || fail "2 ranks x 2 threads differ"
+    # A bad sweep under MPI: every rank stops with exit 2, one message.
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "${mpi[@]}" "$gatesim" sweep \
+        "$root/tests/bad-sweep/bad-value.yaml" -q >/dev/null 2>"$scratch/err" && fail "bad sweep under MPI"
+    [ "$(grep -c 'must be between' "$scratch/err")" -eq 1 ] || { cat "$scratch/err"; fail "one message"; }
+    echo "ok: mpirun -np 2 (x 1 and 2 threads) gives the bytes of -j 1"
+    ;;
+sweep-resume)
+    # Killed with SIGKILL at several moments, resumed each time: the final
+    # files equal those of an uninterrupted sweep, and the last resume took
+    # items from the journal.
+    sw=$root/tests/sweep/two-bases.yaml
+    args=(--set simulation.duration=30s --set simulation.warmup=2s --no-plots -j 2)
+    "$gatesim" sweep "$sw" -q "${args[@]}" -o "$scratch/full" >/dev/null || fail "full sweep"
+    kills=0
+    for delay in 0.05 0.1 0.2 0.3 0.5 0.8; do
+        "$gatesim" sweep "$sw" -q --resume "${args[@]}" -o "$scratch/k" >/dev/null 2>&1 &
+        pid=$!
+        sleep "$delay"
+        kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+        wait "$pid" 2>/dev/null
+        # Whatever is there is whole: sweep.csv is absent or complete.
+        [ -e "$scratch/k/sweep.csv" ] && { cmp -s "$scratch/k/sweep.csv" "$scratch/full/sweep.csv" ||
+            fail "killed after ${delay}s: partial sweep.csv"; }
+    done
+    "$gatesim" sweep "$sw" --resume "${args[@]}" -o "$scratch/k" >/dev/null 2>"$scratch/err" ||
+        { cat "$scratch/err"; fail "final resume"; }
+    cat "$scratch/err"
+    cmp "$scratch/full/sweep.csv" "$scratch/k/sweep.csv" || fail "resumed sweep.csv differs"
+    cmp "$scratch/full/sweep.h5" "$scratch/k/sweep.h5" || fail "resumed sweep.h5 differs"
+    [ "$kills" -gt 0 ] || echo "note: every run finished before its kill (fast machine)"
+    grep -q '(24 from the journal)' "$scratch/err" ||
+        grep -Eq '\(([1-9][0-9]*) from the journal\)' "$scratch/err" || [ "$kills" -eq 0 ] ||
+        fail "the resume took nothing from the journal"
+    # A torn last record (a kill in the middle of an append) is dropped.
+    sz=$(stat -c %s "$scratch/k/sweep.journal")
+    truncate -s $((sz - 5)) "$scratch/k/sweep.journal"
+    "$gatesim" sweep "$sw" --resume "${args[@]}" -o "$scratch/k" >/dev/null 2>"$scratch/err" ||
+        fail "resume after a torn record"
+    grep -q '24 items (23 from the journal)' "$scratch/err" || { cat "$scratch/err"; fail "torn record"; }
+    cmp "$scratch/full/sweep.csv" "$scratch/k/sweep.csv" || fail "sweep.csv differs after a torn record"
+    # A changed sweep refuses the journal; without --resume it starts over.
+    "$gatesim" sweep "$sw" --resume -r 5 "${args[@]}" -o "$scratch/k" >/dev/null 2>"$scratch/err" &&
+        fail "a changed sweep resumed"
+    grep -q 'different sweep' "$scratch/err" || { cat "$scratch/err"; fail "message"; }
+    "$gatesim" sweep "$sw" "${args[@]}" -o "$scratch/k" >/dev/null 2>"$scratch/err" || fail "restart"
+    grep -q '(0 from the journal)' "$scratch/err" || fail "a sweep without --resume reused the journal"
+    # Two sweeps on one output directory: the second is refused while the
+    # first holds the journal.
+    "$gatesim" sweep "$sw" -q "${args[@]}" -j 1 --set simulation.duration=120s \
+        -o "$scratch/busy" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do [ -s "$scratch/busy/sweep.journal" ] && break; sleep 0.05; done
+    "$gatesim" sweep "$sw" -q --resume "${args[@]}" -o "$scratch/busy" >/dev/null 2>"$scratch/err"
+    rc=$?
+    if kill -0 "$pid" 2>/dev/null; then
+        [ $rc -eq 2 ] && grep -q 'another gatesim sweep' "$scratch/err" ||
+            { cat "$scratch/err"; fail "a second sweep on a busy directory (exit $rc)"; }
+    fi
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    echo "ok: $kills kills, resumed to the same files; torn, foreign and busy journals handled"
     ;;
 validate)
     "$gatesim" validate -q >"$scratch/v" 2>&1; rc=$?
