@@ -12,3 +12,8 @@ set_tests_properties(golden.validate PROPERTIES TIMEOUT 1800)
 # Tests that need what a machine may lack (mpirun, a Slurm install, root)
 # exit 77, which ctest shows as skipped, never as passed.
 set_tests_properties(cli.sweep-mpi PROPERTIES SKIP_RETURN_CODE 77)
+# A real sbatch through a throwaway single-node Slurm (munged, slurmctld,
+# slurmd started by the test; docs/hpc.md).
+add_test(NAME slurm.sweep COMMAND ${CMAKE_SOURCE_DIR}/tests/slurm.sh $<TARGET_FILE:gatesim>
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(slurm.sweep PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 RUN_SERIAL ON)
