@@ -122,6 +122,8 @@ void gs_progress_init(gs_progress *p, const char *label, int quiet)
     p->t0 = gs_wall_seconds();
     p->label = label;
     p->unit = "replications";
+    p->every = 0;
+    p->last = -1;
 }
 
 void gs_progress_update(void *arg, long finished, long total, double share)
@@ -131,6 +133,9 @@ void gs_progress_update(void *arg, long finished, long total, double share)
         return;
     enum { WIDTH = 30 };
     double elapsed = gs_wall_seconds() - p->t0;
+    if (p->every > 0 && finished < total && p->last >= 0 && elapsed - p->last < p->every)
+        return;
+    p->last = elapsed;
     int fill = (int)(WIDTH * share);
     char bar[WIDTH + 1];
     for (int i = 0; i < WIDTH; i++)
@@ -142,14 +147,18 @@ void gs_progress_update(void *arg, long finished, long total, double share)
     char rate[32] = "";
     if (elapsed > 0.5 && finished > 0)
         snprintf(rate, sizeof rate, "  %.3g/s", (double)finished / elapsed);
-    fprintf(stderr, "\r%s [%s] %3.0f%%  %ld/%ld %s%s  %.1fs elapsed  %-12s", p->label, bar,
-            100 * share, finished, total, p->unit, rate, elapsed, eta);
+    if (p->every > 0)
+        fprintf(stderr, "%s: %3.0f%%  %ld/%ld %s%s  %.1fs elapsed  %s\n", p->label,
+                100 * share, finished, total, p->unit, rate, elapsed, eta);
+    else
+        fprintf(stderr, "\r%s [%s] %3.0f%%  %ld/%ld %s%s  %.1fs elapsed  %-12s", p->label,
+                bar, 100 * share, finished, total, p->unit, rate, elapsed, eta);
     fflush(stderr);
 }
 
 void gs_progress_end(gs_progress *p)
 {
-    if (p->enabled) {
+    if (p->enabled && p->every <= 0) {
         fputc('\n', stderr);
         fflush(stderr);
     }

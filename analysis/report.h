@@ -37,6 +37,9 @@ typedef struct gs_progress {
     double      t0;
     const char *label;
     const char *unit;   /* what is counted; gs_progress_init sets "replications" */
+    double      every;  /* > 0: a plain line at most every `every` seconds instead of a
+                         * redrawn bar (logs, and mpirun, whose ranks' stderr is a pipe) */
+    double      last;   /* elapsed seconds at the last line */
 } gs_progress;
 
 void gs_progress_init(gs_progress *p, const char *label, int quiet);

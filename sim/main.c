@@ -778,6 +778,13 @@ static int cmd_sweep(options *o, int *argc, char ***argv)
         snprintf(label, sizeof label, "sweep %s", sw->name);
         gs_progress_init(&bar, label, o->quiet || rank != 0);
         bar.unit = "items";
+        if (size > 1 && rank == 0 && !o->quiet && !bar.enabled) {
+            /* Under mpirun or srun rank 0's stderr is a pipe to the launcher,
+             * which shows it on a terminal or in the job's log: a line every
+             * 10 s serves both. */
+            bar.enabled = 1;
+            bar.every = 10;
+        }
         gs_sweep_run_opts ro = {threads, rank == 0 ? journal : NULL, o->resume,
                                 bar.enabled ? gs_progress_update : NULL, &bar};
         rc = gs_sweep_run(sw, &ro, &out, &d);
