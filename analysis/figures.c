@@ -241,6 +241,70 @@ static int compare_bars(const char *dir, gs_scenario *const *sc, const gs_result
     return rc;
 }
 
+/* Series that vary over a run in ways the timeline does not show and that
+ * users look at over time: worker counts of autoscaled pools and the lag
+ * of brokers. One plot per name, one curve per component that has it. */
+static const char *const over_time[] = {"workers", "lag"};
+
+static int component_series(const char *dir, const gs_scenario *sc, const gs_results *res,
+                            const char *which, gs_diag *d)
+{
+    const gs_trace *t0 = &res->traces[0];
+    size_t ns = t0->nsamples, nc = t0->ncols;
+    if (ns == 0)
+        return GS_OK;
+    size_t ncurves = 0;
+    for (size_t col = 0; col < nc; col++) {
+        const char *comp, *name;
+        if (gs_trace_column(sc, col, &comp, &name) == GS_OK && strcmp(name, which) == 0)
+            ncurves++;
+    }
+    if (ncurves == 0)
+        return GS_OK;
+    gs_plot_curve *curves = gs_calloc(ncurves, sizeof *curves);
+    double *v = gs_malloc((ns + 3 * ns * ncurves) * sizeof *v);
+    double *x = gs_malloc((size_t)res->nreps * sizeof *x);
+    int rc = GS_OK;
+    if (!curves || !v || !x) {
+        rc = gs_error(d, GS_ENOMEM, "out of memory");
+        goto out;
+    }
+    double dt = gs_time_to_s(sc->sample_interval);
+    for (size_t k = 0; k < ns; k++)
+        v[k] = (double)(k + 1) * dt;
+    size_t c = 0;
+    for (size_t col = 0; col < nc; col++) {
+        const char *comp, *name;
+        if (gs_trace_column(sc, col, &comp, &name) != GS_OK || strcmp(name, which) != 0)
+            continue;
+        double *mean = v + ns + 3 * ns * c, *lo = mean + ns, *hi = lo + ns;
+        for (size_t k = 0; k < ns; k++) {
+            for (long r = 0; r < res->nreps; r++)
+                x[r] = res->traces[r].series[k * nc + col];
+            gs_estimate e;
+            gs_estimate_compute(x, (size_t)res->nreps, sc->confidence, &e);
+            mean[k] = e.mean;
+            lo[k] = isnan(e.ci_low) ? e.mean : e.ci_low;
+            hi[k] = isnan(e.ci_high) ? e.mean : e.ci_high;
+        }
+        curves[c] = (gs_plot_curve){comp, (int)c, ns, v, mean, lo, hi};
+        c++;
+    }
+    char name[300], title[400], ylabel[64];
+    snprintf(name, sizeof name, "series-%s-%s", sc->name, which);
+    snprintf(title, sizeof title, "%s: %s over time (mean of %ld replications, %.0f%% CI)",
+             sc->name, which, res->nreps, 100 * sc->confidence);
+    snprintf(ylabel, sizeof ylabel, "%s", strcmp(which, "lag") == 0 ? "messages waiting"
+                                                                     : which);
+    gs_plot_axes ax = {title, "time (s)", ylabel, 0, 0, NAN, NAN, NULL, NULL};
+    rc = gs_plot_curves(dir, name, &ax, curves, ncurves, d);
+out:
+    gs_free(curves);
+    gs_free(v);
+    gs_free(x);
+    return rc;
+}
+
 int gs_figures_write(const char *dir, gs_scenario *const *sc, const gs_results *res, size_t n,
                      gs_diag *d)
 {
@@ -255,6 +319,11 @@ int gs_figures_write(const char *dir, gs_scenario *const *sc, const gs_results *
         if (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT)
             rc = gs_plot_keep(rc, gs_plot_status(utilization(dir, sc[s], &res[s], (int)s, d), d,
                                       &first));
+        for (size_t w = 0; w < sizeof over_time / sizeof over_time[0] &&
+                           (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT); w++)
+            rc = gs_plot_keep(rc, gs_plot_status(component_series(dir, sc[s], &res[s],
+                                                                  over_time[w], d),
+                                                 d, &first));
     }
     if (n > 1 && (rc == GS_OK || rc == GS_PLOT_ENOGNUPLOT))
         rc = gs_plot_keep(rc, compare_bars(dir, sc, res, n, d, &first));

@@ -325,6 +325,39 @@ static size_t fallback_timeout(check *c)
     return n;
 }
 
+/* A broker with one partition feeding one consumer group of one worker,
+ * Poisson input and exponential service: an M/M/1 whose queue is the
+ * group's consumer lag. */
+static size_t broker_mm1(check *c)
+{
+    gs_queue_theory q;
+    gs_theory_mmc(800, 1000, 1, &q);
+    size_t n = 0;
+    c[n++] = (check){"system", "latency_mean", q.response_mean, 0};
+    c[n++] = (check){"work", "wait_mean", q.wait_mean, 0};
+    c[n++] = (check){"work", "lag_mean", q.queue_mean, 0};
+    c[n++] = (check){"work", "utilization", q.utilization, 0};
+    c[n++] = (check){"bus", "lag_mean", q.in_system_mean, 0};
+    return n;
+}
+
+/* Arrival processes' long-run rates: a two-state MMPP (sum r_i s_i /
+ * sum s_i) and a diurnal process over whole periods (its mean rate), each
+ * into a gateway that never queues. */
+static size_t mmpp_rate(check *c)
+{
+    size_t n = 0;
+    c[n++] = (check){"system", "offered_rate", (100.0 * 2 + 1000.0 * 0.5) / 2.5, 0};
+    return n;
+}
+
+static size_t diurnal_rate(check *c)
+{
+    size_t n = 0;
+    c[n++] = (check){"system", "offered_rate", 500, 0};
+    return n;
+}
+
 static const vcase cases[] = {
     {"mm1", "M/M/1, rho = 0.8",
      "name: mm1\n" SIM("300s", "30s", "20")
@@ -373,6 +406,24 @@ static const vcase cases[] = {
      "       next: svc}\n"
      "  svc: {type: service, servers: 2, service: {dist: exponential, mean: 2.5ms}}\n",
      tandem},
+    {"broker_mm1", "broker, 1 partition, 1 worker: M/M/1 behind a topic, rho = 0.8",
+     "name: broker-mm1\n" SIM("300s", "30s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 800/s}, entry: bus}]\n"
+     "components:\n  bus: {type: broker, partitions: 1, groups: work}\n"
+     "  work: {type: workers, consumers: 1, service: {dist: exponential, mean: 1ms}}\n",
+     broker_mm1},
+    {"mmpp_rate", "MMPP, 2 states (100/s for 2s, 1000/s for 0.5s): long-run rate",
+     "name: mmpp-rate\n" SIM("500s", "10s", "20")
+     "workload: [{name: c, arrivals: {process: mmpp, states: [{rate: 100/s, mean_sojourn: 2s},\n"
+     "            {rate: 1000/s, mean_sojourn: 500ms}]}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 100000, service: 0s}\n",
+     mmpp_rate},
+    {"diurnal_rate", "diurnal, 500/s, amplitude 0.8, period 10s: mean rate over whole periods",
+     "name: diurnal-rate\n" SIM("210s", "10s", "20")
+     "workload: [{name: c, arrivals: {process: diurnal, rate: 500/s, amplitude: 0.8,\n"
+     "            period: 10s}, entry: gw}]\n"
+     "components:\n  gw: {type: gateway, servers: 100000, service: 0s}\n",
+     diurnal_rate},
     {"closed", "closed network, 20 users, think 100ms (exact MVA)",
      "name: closed\n" SIM("200s", "20s", "20")
      "workload: [{name: users, arrivals: {process: closed, users: 20,\n"

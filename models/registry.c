@@ -11,16 +11,19 @@ extern const gs_component_type gs_external_type;
 extern const gs_component_type gs_cache_type;
 extern const gs_component_type gs_fallback_type;
 extern const gs_component_type gs_gpu_pool_type;
+extern const gs_component_type gs_broker_type;
+extern const gs_component_type gs_workers_type;
 
 static const gs_component_type *const types[] = {&gs_gateway_type, &gs_service_type,
                                                   &gs_router_type, &gs_load_balancer_type,
                                                   &gs_external_type, &gs_cache_type,
                                                   &gs_fallback_type,
-                                                  &gs_gpu_pool_type};
+                                                  &gs_gpu_pool_type, &gs_broker_type,
+                                                  &gs_workers_type};
 
 const char *const gs_component_names[] = {"gateway", "service", "router", "load_balancer",
                                              "external", "cache", "fallback",
-                                             "gpu_pool", NULL};
+                                             "gpu_pool", "broker", "workers", NULL};
 
 const gs_component_type *gs_component_lookup(const char *name)
 {

@@ -10,6 +10,7 @@
  *   {dist: gamma, mean, cv}           {dist: erlang, k, mean}
  *   {dist: weibull, shape, scale}     {dist: pareto, shape, scale}
  *   {dist: hyperexponential, means: [..], probs: [..]}
+ *   {dist: empirical, file}           (each value of the file, equally likely)
  * Values of time distributions carry time units (mean: 2ms) and are sampled
  * in seconds; count distributions take plain numbers. mu/sigma of a
  * lognormal are of the log of the value in seconds (time) or plain (count).
@@ -50,8 +51,9 @@ typedef struct gs_dist_type {
 struct gs_dist {
     const gs_dist_type *type;
     double  p[4];              /* type-specific parameters, in sampling units */
-    size_t  n;                 /* hyperexponential: number of phases */
-    double *v;                 /* hyperexponential: n means then n probs (owned) */
+    size_t  n;                 /* hyperexponential: number of phases; empirical: of values */
+    double *v;                 /* hyperexponential: n means then n probs; empirical: the n
+                                  values (owned) */
     gsl_ran_discrete_t *table; /* hyperexponential: phase chooser (owned) */
 };
 
@@ -93,6 +95,13 @@ int gs_dist_is_constant(const gs_dist *dist);
 
 /* Free what dist owns. Safe on a zeroed struct, on a constant, and twice. */
 void gs_dist_release(gs_dist *dist);
+
+/* The path of a data file named path in the scenario of doc: an absolute
+ * path as is, a relative one from the directory of the scenario file
+ * (gs_doc_src(); a scenario without a directory in its name: the current
+ * directory). GS_EINVAL when it does not fit in size. Shared by the
+ * empirical distribution and trace arrivals. */
+int gs__data_path(const gs_doc *doc, const char *path, char *out, size_t size);
 
 /* The type named name, or NULL. */
 const gs_dist_type *gs_dist_lookup(const char *name);

@@ -167,7 +167,8 @@ static const char *usage_validate =
     "M/D/1, M/G/1, M/M/1/K, Erlang B with lognormal service, random and round-robin\n"
     "splits, a Jackson tandem, a closed network by MVA, availability under failures\n"
     "alone and behind a checked balancer, LRU hit ratio by Che's approximation, a\n"
-    "token bucket, fallback retries and timeouts) and print, per quantity: simulated\n"
+    "token bucket, fallback retries and timeouts, a broker's consumer group, MMPP and\n"
+    "diurnal arrival rates) and print, per quantity: simulated\n"
     "mean, confidence interval, theory, relative error and verdict. Exit 0 when\n"
     "every check passes, 1 if not (docs/validation.md).\n";
 

@@ -9,7 +9,9 @@
  * in a `next` loop would never be answered. */
 #include "scenario.h"
 
+#include <csv.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -34,6 +36,12 @@ static const char *const process_names[] = {
 static const char *const open_keys[] = {"process", "rate", NULL};
 static const char *const key_keys[] = {"count", "zipf", NULL};
 static const char *const closed_keys[] = {"process", "users", "think", NULL};
+static const char *const mmpp_keys[] = {"process", "states", NULL};
+static const char *const mmpp_state_keys[] = {"rate", "mean_sojourn", NULL};
+static const char *const diurnal_keys[] = {"process", "rate", "amplitude", "period", NULL};
+static const char *const trace_keys[] = {
+    "process", "file", "time_column", "format", "prompt_column", "output_column", "key_column",
+    NULL};
 
 /* Upper bounds that keep a scenario from asking for more than a machine
  * has; each is stated in docs/scenarios.md. */
@@ -44,6 +52,10 @@ static const char *const closed_keys[] = {"process", "users", "think", NULL};
 #define MAX_RATE 1e9
 /* The alias table costs 16 bytes a key, shared by all replications. */
 #define MAX_KEYS 10000000L
+/* States of an mmpp are written by hand; more than this is a mistake. */
+#define MAX_MMPP_STATES 64
+/* A trace costs up to 24 bytes a row, shared by all replications. */
+#define MAX_TRACE_ROWS 10000000L
 
 gs_doc *gs_build_doc(gs_build *b) { return b->sc->doc; }
 
@@ -262,6 +274,510 @@ static int valid_name(const char *s, int dots_ok)
     return 1;
 }
 
+/* A rate that may be 0 (an mmpp state that sends nothing); gs_cfg_rate()
+ * insists on > 0, which is right everywhere else. */
+static int rate_or_zero(gs_doc *doc, gs_node *map, const char *key, double *out, gs_diag *d)
+{
+    const gs_node *n = gs_map_get(map, key);
+    double r;
+    if (n && n->kind == GS_NODE_SCALAR && n->value && gs_parse_rate(n->value, &r) == 0 &&
+        r == 0) {
+        *out = 0;
+        return GS_OK;
+    }
+    int rc = gs_cfg_rate(doc, map, key, NULL, out, d);
+    if (rc)
+        return rc;
+    if (*out > MAX_RATE)
+        return gs_error_at(d, gs_map_get(map, key), "%s: at most 1e9/s (one arrival per "
+                           "nanosecond, the resolution of the clock), got %s", key,
+                           gs_map_get(map, key)->value);
+    return GS_OK;
+}
+
+/* mmpp {states: [{rate, mean_sojourn}, ...]}: the chain leaves state i after
+ * an exponential time of mean mean_sojourn_i, always to state i + 1 (mod k),
+ * so its stationary law is proportional to the mean sojourns and the
+ * long-run rate is sum(rate_i s_i) / sum(s_i). */
+static int load_mmpp(gs_scenario *sc, gs_workload *w, gs_node *am, gs_diag *d)
+{
+    w->process = GS_PROC_MMPP;
+    int rc = gs_map_check_keys(am, mmpp_keys, "arrivals", d);
+    if (rc)
+        return rc;
+    gs_node *sn = gs_map_get(am, "states");
+    if (!sn)
+        return gs_error_at(d, am, "arrivals: missing required key 'states' (e.g. states: "
+                           "[{rate: 100/s, mean_sojourn: 10s}, {rate: 10/s, mean_sojourn: 30s}])");
+    if (sn->kind != GS_NODE_SEQ)
+        return gs_error_at(d, sn, "states: expected a sequence of mappings {rate, "
+                           "mean_sojourn}, found %s", gs_node_kind_name(sn->kind));
+    if (sn->len < 2 || sn->len > MAX_MMPP_STATES)
+        return gs_error_at(d, sn, "states: expected 2 to %d states, found %zu",
+                           MAX_MMPP_STATES, sn->len);
+    w->state_rate = gs_calloc(sn->len, sizeof *w->state_rate);
+    w->state_sojourn = gs_calloc(sn->len, sizeof *w->state_sojourn);
+    if (!w->state_rate || !w->state_sojourn)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    w->nstates = sn->len;
+    double num = 0, den = 0;
+    for (size_t i = 0; i < sn->len; i++) {
+        gs_node *st = sn->items[i];
+        if (st->kind != GS_NODE_MAP)
+            return gs_error_at(d, st, "states: each state is a mapping {rate, mean_sojourn}, "
+                               "found %s", gs_node_kind_name(st->kind));
+        if ((rc = gs_map_check_keys(st, mmpp_state_keys, "an mmpp state", d)) ||
+            (rc = rate_or_zero(sc->doc, st, "rate", &w->state_rate[i], d)) ||
+            (rc = gs_cfg_seconds(sc->doc, st, "mean_sojourn", NULL, &w->state_sojourn[i], d)))
+            return rc;
+        if (!(w->state_sojourn[i] >= 1e-9) || !isfinite(w->state_sojourn[i]))
+            return gs_error_at(d, gs_map_get(st, "mean_sojourn"), "mean_sojourn: must be "
+                               "between 1ns and a finite time, got %s",
+                               gs_map_get(st, "mean_sojourn")->value);
+        num += w->state_rate[i] * w->state_sojourn[i];
+        den += w->state_sojourn[i];
+    }
+    if (!(num > 0))
+        return gs_error_at(d, sn, "states: at least one state must have a rate > 0");
+    w->rate = num / den;
+    gs_dist_exponential(&w->gap, 1.0 / w->rate);
+    return GS_OK;
+}
+
+/* diurnal {rate, amplitude, period}: a Poisson process of intensity
+ * rate * (1 + amplitude * sin(2 pi t / period)), whose mean is rate. */
+static int load_diurnal(gs_scenario *sc, gs_workload *w, gs_node *am, gs_diag *d)
+{
+    w->process = GS_PROC_DIURNAL;
+    int rc;
+    if ((rc = gs_map_check_keys(am, diurnal_keys, "arrivals", d)) ||
+        (rc = gs_cfg_rate(sc->doc, am, "rate", NULL, &w->rate, d)) ||
+        (rc = gs_cfg_double(sc->doc, am, "amplitude", NULL, &w->amplitude, d)))
+        return rc;
+    if (!(w->amplitude >= 0 && w->amplitude <= 1))
+        return gs_error_at(d, gs_map_get(am, "amplitude"), "amplitude: must be between 0 "
+                           "and 1 (the rate never goes below 0), got %s",
+                           gs_map_get(am, "amplitude")->value);
+    /* Thinning draws candidates at the peak rate, which the clock must
+     * still resolve. */
+    if (w->rate * (1 + w->amplitude) > MAX_RATE)
+        return gs_error_at(d, gs_map_get(am, "rate"), "rate: the peak rate * (1 + amplitude) "
+                           "must be at most 1e9/s (one arrival per nanosecond, the "
+                           "resolution of the clock), got %s",
+                           gs_map_get(am, "rate")->value);
+    gs_time period;
+    if ((rc = positive_time(sc->doc, am, "period", NULL, &period, d)))
+        return rc;
+    w->period = gs_time_to_s(period);
+    if (!isfinite(w->period))
+        return gs_error_at(d, gs_map_get(am, "period"), "period: must be finite, got %s",
+                           gs_map_get(am, "period")->value);
+    gs_dist_exponential(&w->gap, 1.0 / w->rate);
+    return GS_OK;
+}
+
+/* ---- trace replay ----------------------------------------------------- */
+
+/* The columns a trace maps, in this order. */
+enum { TC_TIME, TC_PROMPT, TC_OUTPUT, TC_KEY, TC_COUNT };
+
+static const char *const trace_col_keys[TC_COUNT] = {
+    "time_column", "prompt_column", "output_column", "key_column"};
+
+/* What reading one trace file needs. Rows are numbered by the line of the
+ * file they end on and columns from 1, as an editor shows them. */
+typedef struct trace_reader {
+    const char    *path;
+    const gs_node *at;            /* the YAML node of `file`, where errors go */
+    gs_diag       *d;
+    int            rc;
+    int            timestamp;     /* format: timestamp (else seconds) */
+    long           line;          /* line being fed to the parser */
+    size_t         nfield;        /* fields of the current row so far */
+    int            have_header;
+    const char    *want[TC_COUNT];   /* column names; NULL: not mapped */
+    int            must[TC_COUNT];   /* 1: the file must have the column */
+    long           col[TC_COUNT];    /* 0-based index in the file, -1: absent */
+    size_t         ncols_needed;     /* 1 + the largest col */
+    int64_t        raw;              /* this row's time: ns (timestamp) */
+    double         raw_s;            /* this row's time: seconds (seconds) */
+    int64_t        first_ns, prev_ns;
+    double         first_s, prev_s;
+    uint64_t       cur[TC_COUNT];    /* this row's counts and key */
+    size_t         n, cap;
+    gs_time       *t;
+    uint32_t      *prompt, *output;
+    uint64_t      *key;
+} trace_reader;
+
+static int trace_fail(trace_reader *tr, long line, size_t col, const char *fmt, const char *arg)
+{
+    if (!tr->rc)
+        tr->rc = gs_error_at(tr->d, tr->at, "file: %s:%ld:%zu: %s%s", tr->path, line, col, fmt,
+                             arg ? arg : "");
+    return tr->rc;
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (H.
+ * Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil:
+ * years counted from March, so the leap day ends a year, in 400-year
+ * eras of 146097 days). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* n decimal digits at *p into *out; 0 when they are not all digits. */
+static int digits(const char **p, int n, int64_t *out)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return 0;
+        v = 10 * v + (**p - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* "YYYY-MM-DD HH:MM:SS[.fraction]" ('T' for the space and a final 'Z' are
+ * accepted; the fraction has up to 9 digits) as ns since 1970-01-01 in the
+ * same time zone: only differences are used. 0 on success. */
+static int parse_timestamp(const char *s, int64_t *ns)
+{
+    int64_t y, mo, d, h, mi, se, frac = 0;
+    const char *p = s;
+    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+        !digits(&p, 2, &d) || (*p != ' ' && *p != 'T') || !(++p, digits(&p, 2, &h)) ||
+        *p++ != ':' || !digits(&p, 2, &mi) || *p++ != ':' || !digits(&p, 2, &se))
+        return -1;
+    if (*p == '.') {
+        p++;
+        int nd = 0;
+        while (*p >= '0' && *p <= '9' && nd < 9) {
+            frac = 10 * frac + (*p++ - '0');
+            nd++;
+        }
+        if (nd == 0 || (*p >= '0' && *p <= '9'))
+            return -1;
+        for (; nd < 9; nd++)
+            frac *= 10;
+    }
+    if (*p == 'Z')
+        p++;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (*p || y < 1900 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || se > 59)
+        return -1;
+    *ns = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + se;
+    *ns = *ns * 1000000000 + frac;
+    return 0;
+}
+
+/* A whole number in [lo, hi] written in decimal digits. */
+static int parse_count(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    if (!*s)
+        return -1;
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = 10 * v + (uint64_t)(*p - '0');
+    }
+    if (v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void trace_header_field(trace_reader *tr, const char *cell)
+{
+    /* A byte-order mark some tools write before the first name. */
+    if (tr->nfield == 0 && strncmp(cell, "\xEF\xBB\xBF", 3) == 0)
+        cell += 3;
+    for (int k = 0; k < TC_COUNT; k++)
+        if (tr->want[k] && tr->col[k] < 0 && strcmp(cell, tr->want[k]) == 0)
+            tr->col[k] = (long)tr->nfield;
+}
+
+static void trace_header_end(trace_reader *tr)
+{
+    tr->have_header = 1;
+    tr->ncols_needed = 0;
+    for (int k = 0; k < TC_COUNT; k++) {
+        if (tr->want[k] && tr->col[k] < 0 && tr->must[k]) {
+            char what[160];
+            snprintf(what, sizeof what, "'%.100s' (%s)", tr->want[k], trace_col_keys[k]);
+            trace_fail(tr, tr->line, 1, "the header has no column ", what);
+            return;
+        }
+        if (tr->col[k] >= 0 && (size_t)tr->col[k] + 1 > tr->ncols_needed)
+            tr->ncols_needed = (size_t)tr->col[k] + 1;
+    }
+}
+
+static void trace_data_field(trace_reader *tr, const char *cell)
+{
+    for (int k = 0; k < TC_COUNT; k++) {
+        if (tr->col[k] != (long)tr->nfield)
+            continue;
+        size_t col = tr->nfield + 1;
+        if (!*cell) {
+            trace_fail(tr, tr->line, col, "empty cell in column ", tr->want[k]);
+            return;
+        }
+        if (k == TC_TIME && tr->timestamp) {
+            if (parse_timestamp(cell, &tr->raw))
+                trace_fail(tr, tr->line, col, "expected a timestamp such as "
+                           "'2023-11-16 18:15:46.6805900', got ", cell);
+        } else if (k == TC_TIME) {
+            char *end;
+            tr->raw_s = strtod(cell, &end);
+            if (*end || !isfinite(tr->raw_s))
+                trace_fail(tr, tr->line, col, "expected a time in seconds (a number), got ",
+                           cell);
+        } else if (k == TC_KEY) {
+            if (parse_count(cell, 1, UINT64_MAX, &tr->cur[k]))
+                trace_fail(tr, tr->line, col, "expected a key (a whole number >= 1), got ", cell);
+        } else if (parse_count(cell, 0, 4000000000u, &tr->cur[k])) {
+            trace_fail(tr, tr->line, col, "expected a token count (a whole number between 0 "
+                       "and 4000000000), got ", cell);
+        }
+    }
+}
+
+static int trace_grow(trace_reader *tr)
+{
+    if (tr->n >= (size_t)MAX_TRACE_ROWS) {
+        char lim[32];
+        snprintf(lim, sizeof lim, "%ld", MAX_TRACE_ROWS);
+        return trace_fail(tr, tr->line, 1, "more rows than the limit of ", lim);
+    }
+    size_t cap = tr->cap ? 2 * tr->cap : 1024;
+    if (cap > (size_t)MAX_TRACE_ROWS)
+        cap = (size_t)MAX_TRACE_ROWS;
+    gs_time *t = gs_realloc(tr->t, cap * sizeof *t);
+    if (t)
+        tr->t = t;
+    uint32_t *pr = tr->col[TC_PROMPT] >= 0 ? gs_realloc(tr->prompt, cap * sizeof *pr) : NULL;
+    if (pr)
+        tr->prompt = pr;
+    uint32_t *ou = tr->col[TC_OUTPUT] >= 0 ? gs_realloc(tr->output, cap * sizeof *ou) : NULL;
+    if (ou)
+        tr->output = ou;
+    uint64_t *ke = tr->col[TC_KEY] >= 0 ? gs_realloc(tr->key, cap * sizeof *ke) : NULL;
+    if (ke)
+        tr->key = ke;
+    if (!t || (tr->col[TC_PROMPT] >= 0 && !pr) || (tr->col[TC_OUTPUT] >= 0 && !ou) ||
+        (tr->col[TC_KEY] >= 0 && !ke))
+        return tr->rc = gs_error(tr->d, GS_ENOMEM, "out of memory");
+    tr->cap = cap;
+    return GS_OK;
+}
+
+static void trace_data_end(trace_reader *tr)
+{
+    if (tr->nfield < tr->ncols_needed) {
+        for (int k = 0; k < TC_COUNT; k++)
+            if (tr->col[k] >= (long)tr->nfield) {
+                trace_fail(tr, tr->line, (size_t)tr->col[k] + 1, "the row ends before column ",
+                           tr->want[k]);
+                return;
+            }
+    }
+    if (tr->n == tr->cap && trace_grow(tr))
+        return;
+    gs_time t;
+    if (tr->timestamp) {
+        if (tr->n == 0)
+            tr->first_ns = tr->prev_ns = tr->raw;
+        if (tr->raw < tr->prev_ns) {
+            trace_fail(tr, tr->line, (size_t)tr->col[TC_TIME] + 1, "times must not decrease: "
+                       "this row is earlier than the row before; sort the file by column ",
+                       tr->want[TC_TIME]);
+            return;
+        }
+        tr->prev_ns = tr->raw;
+        t = tr->raw - tr->first_ns;
+    } else {
+        if (tr->n == 0)
+            tr->first_s = tr->prev_s = tr->raw_s;
+        if (tr->raw_s < tr->prev_s) {
+            trace_fail(tr, tr->line, (size_t)tr->col[TC_TIME] + 1, "times must not decrease: "
+                       "this row is earlier than the row before; sort the file by column ",
+                       tr->want[TC_TIME]);
+            return;
+        }
+        tr->prev_s = tr->raw_s;
+        t = gs_time_from_s(tr->raw_s - tr->first_s);
+    }
+    tr->t[tr->n] = t;
+    if (tr->prompt)
+        tr->prompt[tr->n] = (uint32_t)tr->cur[TC_PROMPT];
+    if (tr->output)
+        tr->output[tr->n] = (uint32_t)tr->cur[TC_OUTPUT];
+    if (tr->key)
+        tr->key[tr->n] = tr->cur[TC_KEY];
+    tr->n++;
+}
+
+static void trace_on_field(void *s, size_t len, void *data)
+{
+    trace_reader *tr = data;
+    if (tr->rc)
+        return;
+    char cell[80];
+    /* No value a trace maps is this long; cut it for the message. */
+    size_t n = len < sizeof cell - 1 ? len : sizeof cell - 1;
+    memcpy(cell, s, n);
+    cell[n] = '\0';
+    char *c = cell;
+    while (*c == ' ' || *c == '\t')
+        c++;
+    for (size_t e = strlen(c); e && (c[e - 1] == ' ' || c[e - 1] == '\t' || c[e - 1] == '\r');)
+        c[--e] = '\0';
+    if (tr->have_header)
+        trace_data_field(tr, c);
+    else
+        trace_header_field(tr, c);
+    tr->nfield++;
+}
+
+static void trace_on_row(int c, void *data)
+{
+    (void)c;
+    trace_reader *tr = data;
+    if (!tr->rc) {
+        if (tr->have_header)
+            trace_data_end(tr);
+        else
+            trace_header_end(tr);
+    }
+    tr->nfield = 0;
+}
+
+/* Feed the file a line at a time, so that tr->line is the line each row
+ * ends on. */
+static int trace_parse(trace_reader *tr, FILE *f, struct csv_parser *cp)
+{
+    char buf[65536];
+    size_t n;
+    int ended = 0;
+    tr->line = 1;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && !tr->rc) {
+        size_t off = 0;
+        while (off < n && !tr->rc) {
+            const char *nl = memchr(buf + off, '\n', n - off);
+            size_t len = nl ? (size_t)(nl - (buf + off)) + 1 : n - off;
+            if (csv_parse(cp, buf + off, len, trace_on_field, trace_on_row, tr) != len) {
+                if (csv_error(cp) == CSV_ENOMEM || csv_error(cp) == CSV_ETOOBIG)
+                    return tr->rc ? tr->rc : gs_error(tr->d, GS_ENOMEM, "out of memory");
+                return trace_fail(tr, tr->line, tr->nfield + 1, "malformed CSV: ",
+                                  csv_strerror(csv_error(cp)));
+            }
+            off += len;
+            ended = nl != NULL;
+            if (nl)
+                tr->line++;
+        }
+    }
+    if (tr->rc)
+        return tr->rc;
+    if (ferror(f))
+        return gs_error_at(tr->d, tr->at, "file: cannot read '%s'", tr->path);
+    if (ended)
+        tr->line--;
+    if (csv_fini(cp, trace_on_field, trace_on_row, tr) != 0 && !tr->rc)
+        return trace_fail(tr, tr->line, tr->nfield + 1, "malformed CSV: ",
+                          csv_strerror(csv_error(cp)));
+    if (tr->rc)
+        return tr->rc;
+    if (!tr->have_header || tr->n == 0)
+        return trace_fail(tr, tr->line, 1, "no rows; expected a header and at least one "
+                          "row", NULL);
+    return GS_OK;
+}
+
+/* trace {file, time_column, format, prompt_column, output_column,
+ * key_column}: the whole file is read here, once, and its rows are shared
+ * read-only by every replication. The defaults read the Azure LLM inference
+ * traces (TIMESTAMP, ContextTokens, GeneratedTokens); a token column that
+ * was not named explicitly may be absent from the file. */
+static int load_trace(gs_scenario *sc, gs_workload *w, gs_node *am, gs_diag *d)
+{
+    w->process = GS_PROC_TRACE;
+    gs_dist_constant(&w->gap, 0);
+    int rc = gs_map_check_keys(am, trace_keys, "arrivals", d);
+    if (rc)
+        return rc;
+    trace_reader tr;
+    memset(&tr, 0, sizeof tr);
+    tr.d = d;
+    static const char *const dflt[TC_COUNT] = {"TIMESTAMP", "ContextTokens", "GeneratedTokens",
+                                               "none"};
+    for (int k = 0; k < TC_COUNT; k++) {
+        tr.must[k] = k == TC_TIME || gs_map_get(am, trace_col_keys[k]) != NULL;
+        if ((rc = gs_cfg_str(sc->doc, am, trace_col_keys[k], dflt[k], &tr.want[k], d)))
+            return rc;
+        if (!tr.want[k][0] || (k != TC_TIME && strcmp(tr.want[k], "none") == 0))
+            tr.want[k] = NULL;
+        tr.col[k] = -1;
+    }
+    if (!tr.want[TC_TIME])
+        return gs_error_at(d, gs_map_get(am, "time_column"), "time_column: expected the name "
+                           "of a column of the file");
+    const char *format, *file;
+    if ((rc = gs_cfg_str(sc->doc, am, "format", "timestamp", &format, d)) ||
+        (rc = gs_cfg_str(sc->doc, am, "file", NULL, &file, d)))
+        return rc;
+    if (strcmp(format, "timestamp") != 0 && strcmp(format, "seconds") != 0)
+        return gs_error_at(d, gs_map_get(am, "format"), "format: expected timestamp ('2023-11-16 "
+                           "18:15:46.68') or seconds (a number), got '%s'", format);
+    tr.timestamp = format[0] == 't';
+    tr.at = gs_map_get(am, "file");
+    char path[4096];
+    if (!file[0] || gs__data_path(sc->doc, file, path, sizeof path))
+        return gs_error_at(d, tr.at, "file: expected the path of a CSV file (at most %zu "
+                           "characters)", sizeof path - 1);
+    tr.path = path;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return gs_error_at(d, tr.at, "file: cannot open '%s' (relative paths are read from the "
+                           "scenario file's directory)", path);
+    struct csv_parser cp;
+    if (csv_init(&cp, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+        fclose(f);
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    }
+    csv_set_realloc_func(&cp, gs_realloc);
+    csv_set_free_func(&cp, gs_free);
+    rc = trace_parse(&tr, f, &cp);
+    csv_free(&cp);
+    fclose(f);
+    if (rc) {
+        gs_free(tr.t);
+        gs_free(tr.prompt);
+        gs_free(tr.output);
+        gs_free(tr.key);
+        return rc;
+    }
+    w->ntrace = tr.n;
+    w->trace_time = tr.t;
+    w->trace_prompt = tr.prompt;
+    w->trace_output = tr.output;
+    w->trace_key = tr.key;
+    double span = gs_time_to_s(tr.t[tr.n - 1]);
+    w->rate = span > 0 ? (double)(tr.n - 1) / span : 0;
+    return GS_OK;
+}
+
 static int load_arrivals(gs_scenario *sc, gs_workload *w, gs_node *wm, gs_diag *d)
 {
     gs_node *am = gs_map_get(wm, "arrivals");
@@ -303,17 +819,19 @@ static int load_arrivals(gs_scenario *sc, gs_workload *w, gs_node *wm, gs_diag *
             return rc;
         return gs_dist_configure(&w->think, sc->doc, th, GS_DIST_TIME, d);
     }
-    for (size_t i = 3; process_names[i]; i++)
-        if (strcmp(proc, process_names[i]) == 0)
-            return gs_error_at(d, pn, "process: arrival process '%s' is not available in "
-                               "gatesim %s yet; use poisson, deterministic or closed", proc,
-                               GATESIM_VERSION);
+    if (strcmp(proc, "mmpp") == 0)
+        return load_mmpp(sc, w, am, d);
+    if (strcmp(proc, "diurnal") == 0)
+        return load_diurnal(sc, w, am, d);
+    if (strcmp(proc, "trace") == 0)
+        return load_trace(sc, w, am, d);
     const char *hint = gs_suggest(proc, process_names);
     if (hint)
         return gs_error_at(d, pn, "process: unknown arrival process '%s' (did you mean '%s'?); "
-                           "expected poisson, deterministic or closed", proc, hint);
+                           "expected poisson, deterministic, mmpp, diurnal, trace or closed",
+                           proc, hint);
     return gs_error_at(d, pn, "process: unknown arrival process '%s'; expected poisson, "
-                       "deterministic or closed", proc);
+                       "deterministic, mmpp, diurnal, trace or closed", proc);
 }
 
 /* keys {count, zipf}: request keys 1..count, key k drawn with probability
@@ -485,13 +1003,6 @@ static int declare_components(gs_scenario *sc, gs_node *root, gs_diag *d)
             return gs_error_at(d, tn, "type: expected a component type name");
         cc->type = gs_component_lookup(tn->value);
         if (!cc->type) {
-            static const char *const planned[] = {
-                "broker", "workers", NULL};
-            for (size_t j = 0; planned[j]; j++)
-                if (strcmp(planned[j], tn->value) == 0)
-                    return gs_error_at(d, tn, "type: component type '%s' is not available in "
-                                       "gatesim %s yet; this version has %s", tn->value,
-                                       GATESIM_VERSION, type_list());
             const char *hint = gs_suggest(tn->value, gs_component_names);
             if (hint)
                 return gs_error_at(d, tn, "type: unknown component type '%s' (did you mean "
@@ -721,6 +1232,12 @@ void gs_scenario_free(gs_scenario *sc)
         gs_dist_release(&sc->workloads[i].output_tokens);
         if (sc->workloads[i].keys)
             gsl_ran_discrete_free(sc->workloads[i].keys);
+        gs_free(sc->workloads[i].state_rate);
+        gs_free(sc->workloads[i].state_sojourn);
+        gs_free(sc->workloads[i].trace_time);
+        gs_free(sc->workloads[i].trace_prompt);
+        gs_free(sc->workloads[i].trace_output);
+        gs_free(sc->workloads[i].trace_key);
     }
     gs_free(sc->workloads);
     gs_free(sc->classes);

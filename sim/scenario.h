@@ -14,14 +14,29 @@
 typedef enum gs_process {
     GS_PROC_POISSON,        /* exponential gaps at `rate` */
     GS_PROC_DETERMINISTIC,  /* one arrival every 1/rate */
-    GS_PROC_CLOSED          /* `users` each waiting for the answer, then thinking */
+    GS_PROC_CLOSED,         /* `users` each waiting for the answer, then thinking */
+    GS_PROC_MMPP,           /* Poisson at the rate of a cyclic Markov chain's state */
+    GS_PROC_DIURNAL,        /* Poisson at rate * (1 + amplitude * sin(2 pi t / period)) */
+    GS_PROC_TRACE           /* replay of a CSV file's arrival times */
 } gs_process;
 
 typedef struct gs_workload {
     const char *name;
     uint32_t    cls;          /* index into gs_scenario.classes */
     gs_process  process;
-    double      rate;         /* per second (open processes) */
+    double      rate;         /* per second (open processes; mmpp and diurnal: the
+                                 long-run mean rate) */
+    size_t      nstates;      /* mmpp: number of states (>= 2) */
+    double     *state_rate;   /* mmpp: nstates arrival rates per second, >= 0 (owned) */
+    double     *state_sojourn;/* mmpp: nstates mean sojourns in seconds, > 0 (owned) */
+    double      amplitude;    /* diurnal: in [0, 1] */
+    double      period;       /* diurnal: seconds, > 0 */
+    size_t      ntrace;       /* trace: number of rows (>= 1) */
+    gs_time    *trace_time;   /* trace: arrival times from the first row, non-decreasing
+                                 (owned) */
+    uint32_t   *trace_prompt; /* trace: prompt tokens per row, or NULL (owned) */
+    uint32_t   *trace_output; /* trace: output tokens per row, or NULL (owned) */
+    uint64_t   *trace_key;    /* trace: request key (>= 1) per row, or NULL (owned) */
     gs_dist     gap;          /* open processes: time between arrivals, seconds */
     long        users;        /* closed */
     gs_dist     think;        /* closed: seconds */

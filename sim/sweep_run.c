@@ -144,8 +144,8 @@ static void fail(state *s, long item, int code, const char *msg)
     atomic_store(&s->failed, 1);
 }
 
-static int same_layout(const layout *l, const unsigned char *p, const unsigned char *end,
-                       size_t n)
+/* Does layout l name the n metrics of the framed record body at p? */
+static int same_layout(const layout *l, const unsigned char *p, size_t n)
 {
     if (l->n != n)
         return 0;
@@ -158,7 +158,6 @@ static int same_layout(const layout *l, const unsigned char *p, const unsigned c
             p += 2 + len;
         }
         p += 8;
-        (void)end;
     }
     return 1;
 }
@@ -218,7 +217,7 @@ static int store(state *s, const void *data, size_t len, int *fresh, gs_diag *d)
     const unsigned char *q = p + 12;
     size_t li = s->nlay[b];
     for (size_t i = s->nlay[b]; i-- > 0;)
-        if (same_layout(&s->lay[b][i], q, p + len, n)) {
+        if (same_layout(&s->lay[b][i], q, n)) {
             li = i;
             break;
         }

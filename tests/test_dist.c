@@ -433,7 +433,7 @@ static void bad_inputs(void)
     bad("d: {dist: lognormel, mean: 1ms, cv: 1}", T, "lognormel", "did you mean 'lognormal'");
     bad("d: {dist: constant, value: 1ms}", T, "constant", "did you mean 'deterministic'");
     bad("d: {dist: zipf, mean: 1ms}", T, "zipf", "unknown distribution 'zipf'; expected one of");
-    bad("d: {dist: empirical, file: x.csv}", T, "empirical", "not available");
+    bad("d: {dist: empirical, file: x.csv}", T, "x.csv", "cannot open 'x.csv'");
     bad("d: {mean: 1ms}", T, "{", "missing required key 'dist'");
     bad("d: {dist: exponential}", T, "{", "missing required key 'mean'");
     bad("d: {dist: exponential, mean: 0ms}", T, "0ms", "mean: must be > 0, got 0ms");
@@ -535,7 +535,7 @@ static void registry(void)
         for (const char *const *k = t->keys; *k; k++)
             CHECK(strcmp(*k, "dist") != 0);
     }
-    CHECK_EQ(n, 10);
+    CHECK_EQ(n, 11);
     CHECK(gs_dist_lookup("expo") == NULL);
     CHECK(gs_dist_lookup("") == NULL);
 
