@@ -325,6 +325,22 @@ static size_t fallback_timeout(check *c)
     return n;
 }
 
+/* Hedging with after = 0: every request asks an exponential primary (mean
+ * m1 = 10 ms) and, at once, an exponential alternate (m2 = 20 ms); the
+ * first answer wins, so the latency is the minimum of the two, exponential
+ * of mean 1 / (1/m1 + 1/m2), the alternate wins with probability
+ * m1 / (m1 + m2), and every request makes exactly two attempts. */
+static size_t hedge_min(check *c)
+{
+    const double m1 = 0.010, m2 = 0.020;
+    size_t n = 0;
+    c[n++] = (check){"system", "latency_mean", 1 / (1 / m1 + 1 / m2), 0};
+    c[n++] = (check){"system", "load_amplification", 2, 0};
+    c[n++] = (check){"system", "fallback_ratio", m1 / (m1 + m2), 0};
+    c[n++] = (check){"system", "availability", 1, 0};
+    return n;
+}
+
 /* A broker with one partition feeding one consumer group of one worker,
  * Poisson input and exponential service: an M/M/1 whose queue is the
  * group's consumer lag. */
@@ -493,6 +509,14 @@ static const vcase cases[] = {
      "  p: {type: external, latency: {dist: exponential, mean: 10ms}}\n"
      "  alt: {type: external, latency: 4ms}\n",
      fallback_timeout},
+    {"hedge_min", "fallback: hedge after 0s, exponential primary (10ms) and alternate (20ms)",
+     "name: hedge_min\n" SIM("100s", "5s", "20")
+     "workload: [{name: c, arrivals: {process: poisson, rate: 200/s}, entry: fb}]\n"
+     "components:\n"
+     "  fb: {type: fallback, primary: p, alternates: [alt], hedge: {after: 0s, max: 1}}\n"
+     "  p: {type: external, latency: {dist: exponential, mean: 10ms}}\n"
+     "  alt: {type: external, latency: {dist: exponential, mean: 20ms}}\n",
+     hedge_min},
 };
 
 typedef struct vrow {

@@ -14,6 +14,14 @@
  * target (breaker open or bulkhead full) and found nothing to fall back on
  * is `rejected`.
  *
+ * Hedging (`hedge {after, max}`, Dean and Barroso, "The Tail at Scale",
+ * CACM 2013): while an attempt of the chain above is in flight and has no
+ * answer after `after`, a duplicate goes to the next target (the primary's
+ * next is alternates[0], ..., the last one's next is itself), again every
+ * `after` up to `max` duplicates per attempt. The first answer wins and the
+ * others are abandoned; a failure waits for the attempts still in flight,
+ * and the chain goes on (retry, next alternate) only when all have failed.
+ *
  * Order of the decorators, as Resilience4j recommends: retry around the
  * breaker around the bulkhead around the timed call. A call the bulkhead
  * turns away is not judged by the breaker (the target never saw it), and
@@ -24,14 +32,18 @@
  * comes back here. Per-request state is a call record from a growable array
  * with a free list, its index kept in the request's `slot` while the
  * fallback holds the request, so the steady state allocates nothing.
- * Invariants: a call has at most one attempt in flight (att) and at most
- * one timer (timer: the attempt's timeout, a backoff, a bulkhead wait or a
- * local answer's latency); `held` bulkhead permits are exactly the primary
- * attempts in flight; a request is answered only after its attempt is
- * abandoned or replied, so no attempt outlives its parent's pointer.
+ * Invariants: a call has at most one attempt of its chain in flight (att)
+ * and at most one timer for it (timer: the attempt's timeout, a backoff, a
+ * bulkhead wait or a local answer's latency); the hedge timer runs only
+ * while att is in flight, and hedges (hin of them, each with its own
+ * timeout) only until att's step has an answer or has wholly failed; `held`
+ * bulkhead permits are exactly the chain's primary attempts in flight; a
+ * request is answered only after all its attempts are abandoned or
+ * replied, so no attempt outlives its parent's pointer.
  *
  * docs/scenarios.md (the `fallback` table) gives the keys, defaults and the
  * choices made where SPEC §2 is silent. */
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -49,7 +61,9 @@ enum {
     EV_BACKOFF,                /* retry the primary now; arg the call */
     EV_WAIT_OVER,              /* gave up waiting for a bulkhead permit; arg the call */
     EV_LOCAL,                  /* a stale or degraded answer is ready; arg the call */
-    EV_REPLAY                  /* send a dead letter again; req the copy */
+    EV_REPLAY,                 /* send a dead letter again; req the copy */
+    EV_HEDGE,                  /* no answer yet: send a duplicate; arg the call */
+    EV_HEDGE_TIMEOUT           /* a hedge took too long; arg the call | slot << 32 */
 };
 
 #define NONE UINT32_MAX
@@ -59,6 +73,7 @@ enum {
 #define MAX_ALTERNATES 1000
 #define MAX_WINDOW 1000000L
 #define MAX_CONCURRENT 100000000L
+#define MAX_HEDGES 16L
 #define BUDGET_WINDOW_S 10.0    /* Finagle's default retry-budget window */
 #define BUDGET_BUCKETS 100u
 
@@ -73,6 +88,7 @@ static const char *const bulkhead_keys[] = {"max_concurrent", "max_wait", NULL};
 static const char *const cache_keys[] = {"hit_ratio", "latency", NULL};
 static const char *const degraded_keys[] = {"latency", NULL};
 static const char *const dlq_keys[] = {"replay_after", NULL};
+static const char *const hedge_keys[] = {"after", "max", NULL};
 static const char *const jitter_names[] = {"none", "full", "equal", NULL};
 
 typedef enum fb_cache_kind { CACHE_NONE, CACHE_RATIO, CACHE_COMPONENT } fb_cache_kind;
@@ -89,6 +105,9 @@ typedef struct fb_conf {
     int             has_bulkhead;
     uint32_t        max_concurrent;
     gs_time         max_wait;
+    int             has_hedge;
+    gs_time         hedge_after;
+    uint32_t        hedge_max;
     uint32_t        nalt;
     uint32_t       *alt;
     fb_cache_kind   cache;
@@ -118,10 +137,21 @@ typedef struct fb_call {
     uint8_t     last;       /* outcome of the last attempt; NO_OUTCOME before any */
     uint8_t     held;       /* holds a bulkhead permit */
     uint8_t     local;      /* EV_LOCAL answers with this outcome */
+    uint8_t     hin;        /* hedges in flight */
+    uint8_t     hsent;      /* hedges sent for att */
+    gs_timer    htimer;     /* the next hedge (EV_HEDGE) */
 } fb_call;
+
+/* A hedge in flight: call i's slots are hedges[i * hedge_max ...]. */
+typedef struct fb_hedge {
+    gs_request *att;        /* NULL: free */
+    gs_timer    timer;      /* its timeout */
+    uint32_t    stage;      /* its target: 0 the primary, s alternates[s - 1] */
+} fb_hedge;
 
 typedef struct fb_state {
     fb_call        *calls;
+    fb_hedge       *hedges;            /* ncalls * hedge_max slots */
     uint32_t        ncalls, free;      /* array size; head of the free list */
     uint32_t        live;              /* calls in use */
     gs_breaker      breaker;
@@ -130,7 +160,7 @@ typedef struct fb_state {
     uint32_t        wait_head, wait_tail;
     /* Counted requests (those of the system statistics) by what happened. */
     uint64_t        requests, outcome[GS_OUT_COUNT];
-    uint64_t        retries, failovers, attempts, attempt_timeouts;
+    uint64_t        retries, failovers, hedges_sent, attempts, attempt_timeouts;
     uint64_t        bulkhead_refused, breaker_refused, abandoned;
     uint64_t        dead_letters, replays_done, replays_ok;
     uint64_t        answered_in_window;
@@ -373,6 +403,19 @@ static int read_dlq(fb_conf *fc, gs_doc *doc, gs_node *m, gs_diag *d)
     return GS_OK;
 }
 
+static int read_hedge(fb_conf *fc, gs_doc *doc, gs_node *m, gs_diag *d)
+{
+    gs_node *h;
+    int rc = section(m, "hedge", hedge_keys, &h, d);
+    if (rc || !h)
+        return rc;
+    if ((rc = read_time(doc, h, "after", NULL, 0, &fc->hedge_after, d)) ||
+        (rc = gs_cfg_u32_range(doc, h, "max", "1", 1, MAX_HEDGES, &fc->hedge_max, d)))
+        return rc;
+    fc->has_hedge = 1;
+    return GS_OK;
+}
+
 static void conf_release(gs_comp_conf *cc)
 {
     fb_conf *fc = cc->conf;
@@ -388,10 +431,6 @@ static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
     gs_doc *doc = gs_build_doc(b);
     gs_node *m = cc->node;
     int rc;
-    gs_node *hedge = gs_map_get(m, "hedge");
-    if (hedge)
-        return gs_error_at(d, gs_map_key(m, "hedge"), "hedge: hedged requests are not "
-                           "available in gatesim %s yet; remove the key", GATESIM_VERSION);
     gs_node *primary = gs_map_get(m, "primary");
     if (!primary)
         return gs_error_at(d, m, "fallback '%s': missing required key 'primary' (the component "
@@ -401,7 +440,7 @@ static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
         (rc = read_retry(fc, doc, m, d)) || (rc = read_breaker(fc, doc, m, d)) ||
         (rc = read_bulkhead(fc, doc, m, d)) || (rc = read_alternates(fc, cc, b, d)) ||
         (rc = read_cache(fc, cc, b, d)) || (rc = read_degraded(fc, doc, m, d)) ||
-        (rc = read_dlq(fc, doc, m, d))) {
+        (rc = read_dlq(fc, doc, m, d)) || (rc = read_hedge(fc, doc, m, d))) {
         conf_release(cc);
         return rc;
     }
@@ -410,10 +449,17 @@ static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
 
 /* ---- calls ---- */
 
-static uint32_t call_new(fb_state *st, gs_request *r)
+static uint32_t call_new(const fb_conf *fc, fb_state *st, gs_request *r)
 {
     if (st->free == NONE) {
         uint32_t n = st->ncalls ? 2 * st->ncalls : 64;
+        if (fc->has_hedge) {
+            /* Grown first: if the calls cannot grow, spare slots do no harm. */
+            fb_hedge *h = gs_realloc(st->hedges, (size_t)n * fc->hedge_max * sizeof *h);
+            if (!h)
+                return NONE;
+            st->hedges = h;
+        }
         fb_call *c = gs_realloc(st->calls, (size_t)n * sizeof *c);
         if (!c)
             return NONE;
@@ -428,7 +474,9 @@ static uint32_t call_new(fb_state *st, gs_request *r)
     st->free = k->link;
     st->live++;
     *k = (fb_call){.req = r, .timer = GS_TIMER_NONE, .permit = -1, .link = NONE, .prev = NONE,
-                   .last = NO_OUTCOME};
+                   .last = NO_OUTCOME, .htimer = GS_TIMER_NONE};
+    for (uint32_t j = 0; fc->has_hedge && j < fc->hedge_max; j++)
+        st->hedges[(size_t)i * fc->hedge_max + j] = (fb_hedge){NULL, GS_TIMER_NONE, 0};
     r->slot = i;
     return i;
 }
@@ -443,12 +491,50 @@ static void call_free(fb_state *st, uint32_t i)
 
 static void stage_next(gs_component *c, gs_ctx *ctx, uint32_t i);
 static void primary_try(gs_component *c, gs_ctx *ctx, uint32_t i);
+static void permit_release(gs_component *c, gs_ctx *ctx);
+
+/* A hedge won: the attempts still in flight lose. The chain's attempt gives
+ * back its bulkhead permit and its breaker permit unjudged (its result
+ * will never be known). */
+static void drop_in_flight(gs_component *c, gs_ctx *ctx, uint32_t i)
+{
+    const fb_conf *fc = c->conf;
+    fb_state *st = c->state;
+    fb_call *k = &st->calls[i];
+    gs_cancel(ctx, k->htimer);
+    k->htimer = GS_TIMER_NONE;
+    for (uint32_t j = 0; k->hin > 0 && j < fc->hedge_max; j++) {
+        fb_hedge *h = &st->hedges[(size_t)i * fc->hedge_max + j];
+        if (!h->att)
+            continue;
+        gs_cancel(ctx, h->timer);
+        gs_attempt_abandon(ctx, h->att);
+        *h = (fb_hedge){NULL, GS_TIMER_NONE, 0};
+        k->hin--;
+    }
+    if (!k->att)
+        return;
+    gs_cancel(ctx, k->timer);
+    k->timer = GS_TIMER_NONE;
+    gs_attempt_abandon(ctx, k->att);
+    k->att = NULL;
+    if (k->permit >= 0) {
+        gs_breaker_cancel(&st->breaker, k->permit);
+        k->permit = -1;
+    }
+    if (k->held) {
+        k->held = 0;
+        permit_release(c, ctx);
+    }
+}
 
 /* The call ends: its request gets outcome o. */
 static void finish(gs_component *c, gs_ctx *ctx, uint32_t i, gs_outcome o)
 {
     fb_state *st = c->state;
     const fb_conf *fc = c->conf;
+    if (fc->has_hedge)
+        drop_in_flight(c, ctx, i);
     gs_request *r = st->calls[i].req;
     call_free(st, i);
     if (r->done) {
@@ -492,7 +578,46 @@ static void send(gs_component *c, gs_ctx *ctx, uint32_t i, uint32_t to, int retr
      * inside gs_send() and cancels it. */
     if (fc->timeout != GS_TIME_MAX && !peek)
         k->timer = gs_schedule(ctx, c, fc->timeout, EV_TIMEOUT, NULL, i);
+    if (fc->has_hedge && !peek) {
+        k->hsent = 0;
+        k->htimer = gs_schedule(ctx, c, fc->hedge_after, EV_HEDGE, NULL, i);
+    }
     gs_send(ctx, c, to, a);
+}
+
+/* The hedge timer of call i ran out with att still unanswered: a duplicate
+ * to the target after the last one asked, or the last target again. */
+static void hedge_send(gs_component *c, gs_ctx *ctx, uint32_t i)
+{
+    const fb_conf *fc = c->conf;
+    fb_state *st = c->state;
+    fb_call *k = &st->calls[i];
+    k->htimer = GS_TIMER_NONE;
+    if (!k->att || k->req->done)
+        return;
+    uint32_t j = 0;
+    fb_hedge *h = &st->hedges[(size_t)i * fc->hedge_max];
+    while (j < fc->hedge_max && h[j].att)
+        j++;
+    if (j == fc->hedge_max)
+        return;   /* cannot happen: at most hedge_max are sent per attempt */
+    gs_request *a = gs_attempt(ctx, c, k->req, 1);
+    if (!a)
+        return;   /* the run stops with GS_ENOMEM */
+    k->hsent++;
+    k->hin++;
+    uint32_t s = k->stage + k->hsent;
+    h[j] = (fb_hedge){a, GS_TIMER_NONE, s < fc->nalt ? s : fc->nalt};
+    if (k->req->counted) {
+        st->hedges_sent++;
+        st->attempts++;
+    }
+    if (fc->timeout != GS_TIME_MAX)
+        h[j].timer = gs_schedule(ctx, c, fc->timeout, EV_HEDGE_TIMEOUT, NULL,
+                                 i | (uint64_t)j << 32);
+    if (k->hsent < fc->hedge_max)
+        k->htimer = gs_schedule(ctx, c, fc->hedge_after, EV_HEDGE, NULL, i);
+    gs_send(ctx, c, h[j].stage ? fc->alt[h[j].stage - 1] : fc->primary, a);
 }
 
 static void primary_send(gs_component *c, gs_ctx *ctx, uint32_t i)
@@ -642,6 +767,58 @@ static void stage_next(gs_component *c, gs_ctx *ctx, uint32_t i)
     finish(c, ctx, i, k->last == NO_OUTCOME ? GS_OUT_REJECTED : (gs_outcome)k->last);
 }
 
+/* Outcome of an answer o from the target of stage s: an alternate's (or
+ * the stale cache's) answer is a fallback answer, unless it was itself only
+ * a degraded one. */
+static gs_outcome answer_from(uint32_t s, gs_outcome o)
+{
+    if (s == STAGE_PRIMARY)
+        return o;
+    return o == GS_OUT_DEGRADED ? GS_OUT_DEGRADED : GS_OUT_FALLBACK;
+}
+
+/* Every attempt of call i's current step failed (its last outcome in
+ * k->last): a retry of the primary, or the next step. */
+static void step_failed(gs_component *c, gs_ctx *ctx, uint32_t i)
+{
+    const fb_conf *fc = c->conf;
+    fb_state *st = c->state;
+    fb_call *k = &st->calls[i];
+    if (k->stage != STAGE_PRIMARY) {
+        stage_next(c, ctx, i);
+        return;
+    }
+    if (k->req->done) {
+        finish(c, ctx, i, GS_OUT_TIMEOUT);
+        return;
+    }
+    if (k->tries <= fc->retry_max &&
+        (!fc->has_budget || gs_retry_budget_take(&st->budget, ctx->now))) {
+        gs_time wait = gs_backoff_delay(&fc->backoff, k->tries, c->rng);
+        if (wait == 0)
+            primary_try(c, ctx, i);
+        else
+            k->timer = gs_schedule(ctx, c, wait, EV_BACKOFF, NULL, i);
+        return;
+    }
+    stage_next(c, ctx, i);
+}
+
+/* Hedge j of call i ended with o (GS_OUT_TIMEOUT when its timeout cut it;
+ * the slot is already free). */
+static void hedge_done(gs_component *c, gs_ctx *ctx, uint32_t i, uint32_t s, gs_outcome o)
+{
+    fb_state *st = c->state;
+    fb_call *k = &st->calls[i];
+    if (gs_outcome_answered(o)) {
+        finish(c, ctx, i, answer_from(s, o));
+        return;
+    }
+    k->last = (uint8_t)o;
+    if (!k->att && k->hin == 0)
+        step_failed(c, ctx, i);
+}
+
 /* The attempt of call i ended with o after elapsed (o is GS_OUT_TIMEOUT
  * when the per-attempt timeout cut it). */
 static void attempt_done(gs_component *c, gs_ctx *ctx, uint32_t i, gs_outcome o, gs_time elapsed)
@@ -650,16 +827,18 @@ static void attempt_done(gs_component *c, gs_ctx *ctx, uint32_t i, gs_outcome o,
     fb_state *st = c->state;
     fb_call *k = &st->calls[i];
     int answered = gs_outcome_answered(o);
+    /* No more hedges for an attempt that has its answer. */
+    gs_cancel(ctx, k->htimer);
+    k->htimer = GS_TIMER_NONE;
     if (k->stage != STAGE_PRIMARY) {
         if (answered) {
-            /* Answered by an alternate or the stale cache: a fallback
-             * answer, unless it was itself only a degraded one. */
-            finish(c, ctx, i, o == GS_OUT_DEGRADED ? GS_OUT_DEGRADED : GS_OUT_FALLBACK);
+            finish(c, ctx, i, answer_from(k->stage, o));
             return;
         }
         if (!(k->stage == fc->nalt + 1 && fc->cache == CACHE_COMPONENT))
             k->last = (uint8_t)o;   /* a stale-cache miss is no attempt's outcome */
-        stage_next(c, ctx, i);
+        if (k->hin == 0)
+            step_failed(c, ctx, i);
         return;
     }
     if (k->held) {
@@ -675,20 +854,8 @@ static void attempt_done(gs_component *c, gs_ctx *ctx, uint32_t i, gs_outcome o,
         return;
     }
     k->last = (uint8_t)o;
-    if (k->req->done) {
-        finish(c, ctx, i, GS_OUT_TIMEOUT);
-        return;
-    }
-    if (k->tries <= fc->retry_max &&
-        (!fc->has_budget || gs_retry_budget_take(&st->budget, ctx->now))) {
-        gs_time wait = gs_backoff_delay(&fc->backoff, k->tries, c->rng);
-        if (wait == 0)
-            primary_try(c, ctx, i);
-        else
-            k->timer = gs_schedule(ctx, c, wait, EV_BACKOFF, NULL, i);
-        return;
-    }
-    stage_next(c, ctx, i);
+    if (k->hin == 0)
+        step_failed(c, ctx, i);
 }
 
 /* ---- the replication ---- */
@@ -713,6 +880,8 @@ static void release(gs_component *c)
     fb_state *st = c->state;
     gs_free(st->calls);
     st->calls = NULL;
+    gs_free(st->hedges);
+    st->hedges = NULL;
     gs_breaker_release(&st->breaker);
     gs_retry_budget_release(&st->budget);
 }
@@ -726,7 +895,7 @@ static void arrive(gs_component *c, gs_ctx *ctx, gs_request *r)
         gs_answer(ctx, c, r, GS_OUT_OK);
         return;
     }
-    uint32_t i = call_new(st, r);
+    uint32_t i = call_new(fc, st, r);
     if (i == NONE) {
         gs_ctx_fail(ctx, GS_ENOMEM);
         return;
@@ -757,6 +926,22 @@ static void reply(gs_component *c, gs_ctx *ctx, gs_request *a, gs_outcome o)
     }
     uint32_t i = a->parent->slot;
     fb_call *k = &st->calls[i];
+    if (a != k->att) {
+        /* One of the call's hedges. */
+        const fb_conf *fc = c->conf;
+        fb_hedge *h = &st->hedges[(size_t)i * fc->hedge_max];
+        uint32_t j = 0;
+        while (j < fc->hedge_max && h[j].att != a)
+            j++;
+        assert(j < fc->hedge_max);   /* every attempt in flight is att or a hedge */
+        uint32_t s = h[j].stage;
+        gs_cancel(ctx, h[j].timer);
+        h[j] = (fb_hedge){NULL, GS_TIMER_NONE, 0};
+        k->hin--;
+        gs_attempt_free(ctx, a);
+        hedge_done(c, ctx, i, s, o);
+        return;
+    }
     gs_attempt_free(ctx, a);
     k->att = NULL;
     if (k->timer.ev) {
@@ -804,6 +989,22 @@ static void handle(gs_component *c, gs_ctx *ctx, gs_event *ev)
     case EV_REPLAY:
         gs_send(ctx, c, fc->primary, ev->req);
         return;
+    case EV_HEDGE:
+        hedge_send(c, ctx, i);
+        return;
+    case EV_HEDGE_TIMEOUT: {
+        uint32_t j = (uint32_t)(ev->arg >> 32);
+        fb_call *k = &st->calls[i];
+        fb_hedge *h = &st->hedges[(size_t)i * fc->hedge_max + j];
+        uint32_t s = h->stage;
+        gs_attempt_abandon(ctx, h->att);
+        *h = (fb_hedge){NULL, GS_TIMER_NONE, 0};
+        k->hin--;
+        if (k->req->counted)
+            st->attempt_timeouts++;
+        hedge_done(c, ctx, i, s, GS_OUT_TIMEOUT);
+        return;
+    }
     default:
         return;
     }
@@ -829,6 +1030,7 @@ static void report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
     gs_metric(m, "rejected_ratio", share(st->outcome[GS_OUT_REJECTED], n));
     gs_metric(m, "retries_per_request", share(st->retries, n));
     gs_metric(m, "failovers_per_request", share(st->failovers, n));
+    gs_metric(m, "hedges_per_request", share(st->hedges_sent, n));
     gs_metric(m, "attempt_timeout_ratio", share(st->attempt_timeouts, st->attempts));
     gs_metric(m, "open_ratio", fc->has_breaker ? gs_breaker_open_ratio(&st->breaker) : 0);
     gs_metric(m, "breaker_opens", fc->has_breaker ? (double)st->breaker.opens : 0);

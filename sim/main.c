@@ -14,6 +14,7 @@
 
 #include "analysis/archive.h"
 #include "analysis/atomic.h"
+#include "analysis/capacity.h"
 #include "analysis/compare.h"
 #include "analysis/figures.h"
 #include "analysis/plot.h"
@@ -52,6 +53,8 @@ typedef struct options {
     size_t       nowned;
     long         customers;      /* bench */
     long         pending;        /* bench */
+    const char  *slo;            /* capacity */
+    const char  *param;          /* capacity */
 } options;
 
 static const char *usage_main =
@@ -70,7 +73,9 @@ static const char *usage_main =
     "  plot RESULTS_DIR     redraw the plots of a finished run, comparison or sweep\n"
     "  kernels list|calibrate|check|bench\n"
     "                       the inference kernels and their service-time profiles\n"
-    "  capacity             planned; not available in this version\n"
+    "  capacity SCENARIO.yaml --slo SLO\n"
+    "                       the largest arrival rate (or value of a parameter) that\n"
+    "                       meets a service-level objective\n"
     "\n"
     "Run 'gatesim COMMAND --help' for the options of a command.\n"
     "Options: --help, --version. Exit codes: 0 success, 1 results not written (or a\n"
@@ -145,6 +150,39 @@ static const char *usage_sweep =
     "  --format FMT        stdout format: table (default) or csv (sweep.csv)\n"
     "  --no-plots          write no plots\n"
     "  -q, --quiet         no progress bar and no timing line\n"
+    "  -h, --help          this text\n";
+
+static const char *usage_capacity =
+    "usage: gatesim capacity SCENARIO.yaml --slo SLO [--param PATH] [OPTIONS]\n"
+    "\n"
+    "Find the largest arrival rate (or, with --param, the value of another numeric\n"
+    "parameter) at which the SLO holds: a bracketing search from the scenario's own\n"
+    "value (doubling or halving), then bisection to a 2 %% gap, each point simulated\n"
+    "with the scenario's replications on common random numbers. A point meets the\n"
+    "SLO when every term's confidence interval is on the right side of its bound,\n"
+    "fails when one is wholly on the wrong side, and is uncertain otherwise (it gets\n"
+    "more replications). The answer's interval runs from the last value meeting the\n"
+    "SLO with confidence to the first failing with confidence (docs/capacity.md).\n"
+    "Prints every point explored and the answer; writes capacity.csv, capacity.json\n"
+    "and plots/capacity-METRIC.png under the output directory.\n"
+    "\n"
+    "  --slo SLO           comma-separated terms METRIC OP VALUE, OP one of < <= > >=,\n"
+    "                      METRIC a system metric or COMPONENT/METRIC, VALUE a time,\n"
+    "                      rate or number: \"latency_p99<2s,availability>0.999\"\n"
+    "  --param PATH        the parameter, as --set names it (default: the arrival rate\n"
+    "                      of the single, else first open, workload), e.g.\n"
+    "                      components.gw.servers; an integer value is searched over\n"
+    "                      the integers, and where larger is easier (servers) the\n"
+    "                      answer is the smallest value meeting the SLO\n"
+    "  -o DIR              output directory (default: results/<scenario name>-capacity/)\n"
+    "  -r N                replications per point (overrides simulation.replications)\n"
+    "  --max-replications N  cap for uncertain points (default: 4 x the replications)\n"
+    "  -j N                threads (default: all cores); results do not depend on it\n"
+    "  --seed N            base seed (overrides simulation.seed)\n"
+    "  --set PATH=VALUE    override a scenario value; repeatable\n"
+    "  --format FMT        stdout format: table (default), csv or json\n"
+    "  --no-plots          write no plots\n"
+    "  -q, --quiet         no progress lines\n"
     "  -h, --help          this text\n";
 
 static const char *usage_plot =
@@ -231,7 +269,7 @@ static void free_options(options *o)
 }
 
 enum { OPT_SEED = 256, OPT_SET, OPT_FORMAT, OPT_NO_PLOTS, OPT_CUSTOMERS, OPT_PENDING,
-       OPT_PRECISION, OPT_MAX_REPS, OPT_RESUME };
+       OPT_PRECISION, OPT_MAX_REPS, OPT_RESUME, OPT_SLO, OPT_PARAM };
 
 /* wants_scenario: */
 enum { NO_SCENARIO, ONE_SCENARIO, SCENARIOS };
@@ -254,6 +292,8 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
         {"precision", required_argument, NULL, OPT_PRECISION},
         {"max-replications", required_argument, NULL, OPT_MAX_REPS},
         {"resume", no_argument, NULL, OPT_RESUME},
+        {"slo", required_argument, NULL, OPT_SLO},
+        {"param", required_argument, NULL, OPT_PARAM},
         {NULL, 0, NULL, 0}};
     opterr = 0;
     optind = 1;
@@ -337,13 +377,22 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
                 return usage_error(cmd, "--resume: only a sweep resumes%s", "");
             o->resume = 1;
             break;
+        case OPT_SLO:
+        case OPT_PARAM:
+            if (strcmp(cmd, "capacity") != 0)
+                return usage_error(cmd, "%s: only capacity takes it", argv[optind - 1]);
+            if (c == OPT_SLO)
+                o->slo = optarg;
+            else
+                o->param = optarg;
+            break;
         case ':':
             return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default:
             return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (o->max_reps && !o->precision)
+    if (o->max_reps && !o->precision && strcmp(cmd, "capacity") != 0)
         return usage_error(cmd, "--max-replications: only meaningful with --precision; use -r "
                            "N for a fixed number%s", "");
     if (wants_scenario == SCENARIOS) {
@@ -890,6 +939,59 @@ static int cmd_bench(options *o)
     return rc ? report_error(&d) : EXIT_OK;
 }
 
+/* A progress line per point explored, on stderr. */
+static void capacity_point(void *arg, const gs_capacity_result *r, const gs_capacity_point *p)
+{
+    (void)arg;
+    fprintf(stderr, "gatesim: capacity: point %d: %s = %.6g (%ld replications): %s\n", p->step,
+            r->param, p->x, p->nreps, gs_capacity_verdict_name(p->verdict));
+}
+
+static int cmd_capacity(options *o)
+{
+    gs_diag d;
+    gs_diag_init(&d);
+    if (!o->slo)
+        return usage_error("capacity", "%s", "--slo is required, e.g. --slo "
+                           "\"latency_p99<2s,availability>0.999\"");
+    gs_slo slo;
+    int rc = gs_slo_parse(o->slo, &slo, &d);
+    if (rc) {
+        gs_slo_release(&slo);
+        return usage_error("capacity", "%s", d.msg);
+    }
+    gs_capacity_opts co = {.path = o->scenario, .sets = o->sets, .nsets = o->nsets,
+                           .param = o->param, .slo = &slo, .max_reps = o->max_reps,
+                           .threads = o->threads,
+                           .on_point = o->quiet ? NULL : capacity_point};
+    gs_capacity_result r;
+    int code = EXIT_OK;
+    rc = gs_capacity_search(&co, &r, &d);
+    if (rc) {
+        code = report_error(&d);
+        goto out;
+    }
+    char dflt[512], name[300];
+    snprintf(name, sizeof name, "%s-capacity", r.scenario);
+    const char *dir = output_dir(o, name, dflt, sizeof dflt);
+    rc = gs_capacity_write(dir, &r, &slo, !o->no_plots, &d);
+    if (rc) {
+        fprintf(stderr, "gatesim: %s\n", d.msg[0] ? d.msg : gs_strerror(rc));
+        code = rc == GS_PLOT_ENOGNUPLOT || rc == GS_EIO ? EXIT_WRITE : exit_for(rc);
+    }
+    int prc = o->format == GS_FORMAT_CSV    ? gs_capacity_print_csv(stdout, &r, &slo)
+              : o->format == GS_FORMAT_JSON ? gs_capacity_print_json(stdout, &r, &slo)
+                                            : gs_capacity_print_table(stdout, &r, &slo);
+    if (prc != GS_OK) {
+        fprintf(stderr, "gatesim: cannot write to standard output\n");
+        code = EXIT_WRITE;
+    }
+out:
+    gs_capacity_result_release(&r, &slo);
+    gs_slo_release(&slo);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     /* GSL's default handler aborts; gatesim reports errors itself. */
@@ -940,9 +1042,9 @@ int main(int argc, char **argv)
         if (code < 0)
             code = cmd_sweep(&o, &argc, &argv);
     } else if (strcmp(cmd, "capacity") == 0) {
-        fprintf(stderr, "gatesim: '%s' is not available in gatesim %s yet; see 'gatesim "
-                "--help' for the commands this version has\n", cmd, GATESIM_VERSION);
-        code = EXIT_USAGE;
+        code = parse(cmd, usage_capacity, ONE_SCENARIO, argc - 1, argv + 1, &o);
+        if (code < 0)
+            code = cmd_capacity(&o);
     } else {
         fprintf(stderr, "gatesim: unknown command '%s'\n\n%s", cmd, usage_main);
         code = EXIT_USAGE;

@@ -236,6 +236,54 @@ killed)
     done
     echo "ok: killed runs leave complete files or none"
     ;;
+capacity)
+    # An M/M/1 (mu = 1000/s) whose mean latency is 5 ms at 800/s: the
+    # command end to end, its files and plots, and bad SLOs.
+    printf '%s\n' 'name: mm1' \
+        'simulation: {duration: 10s, warmup: 1s, replications: 6, seed: 5}' \
+        'workload: [{name: c, arrivals: {process: poisson, rate: 500/s}, entry: gw}]' \
+        'components: {gw: {type: gateway, servers: 1, capacity: 100000,' \
+        '             service: {dist: exponential, mean: 1ms}}}' > "$scratch/mm1.yaml"
+    "$gatesim" capacity "$scratch/mm1.yaml" --slo 'latency_mean<5ms' -o "$scratch/c" \
+        >"$scratch/out" 2>"$scratch/err" || fail "capacity exit $? ($(cat "$scratch/err"))"
+    grep -q '^capacity: workload.c.arrivals.rate = .*interval \[' "$scratch/out" \
+        || fail "no answer line: $(cat "$scratch/out")"
+    grep -q 'point 1: workload.c.arrivals.rate = 500' "$scratch/err" || fail "no progress lines"
+    head -n 1 "$scratch/c/capacity.csv" | \
+        grep -qx 'step,param,value,component,metric,mean,ci_low,ci_high,replications,verdict' \
+        || fail "capacity.csv header"
+    grep -q ',system,latency_mean,.*,meets$' "$scratch/c/capacity.csv" || fail "no meeting point"
+    grep -q ',system,latency_mean,.*,fails$' "$scratch/c/capacity.csv" || fail "no failing point"
+    grep -q '"status": "found"' "$scratch/c/capacity.json" || fail "capacity.json status"
+    for f in png pdf gp dat; do
+        [ -s "$scratch/c/plots/capacity-latency_mean.$f" ] || fail "no capacity-latency_mean.$f"
+    done
+    # The interval holds 800/s (a statistical check with wide margins).
+    sed -n 's/^capacity: workload.*interval \[\([0-9.]*\), \([0-9.]*\)\].*/\1 \2/p' "$scratch/out" |
+        awk '{ ok = $1 <= 800 && $2 >= 800 && $1 > 700 && $2 < 900 } END { exit !ok }' || fail "interval misses 800/s: $(tail -n 1 "$scratch/out")"
+    "$gatesim" capacity "$scratch/mm1.yaml" -q --slo 'latency_mean<5ms' --format csv \
+        --no-plots -o "$scratch/c2" >"$scratch/csv" || fail "--format csv"
+    cmp -s "$scratch/csv" "$scratch/c2/capacity.csv" || fail "--format csv differs from capacity.csv"
+    [ -e "$scratch/c2/plots" ] && fail "--no-plots drew plots"
+    for slo in 'latency_mean<fast' 'availability' 'latency_mean<5ms,,' 'availability>2s'; do
+        "$gatesim" capacity "$scratch/mm1.yaml" -q --slo "$slo" -o "$scratch/bad" \
+            >/dev/null 2>"$scratch/err"; rc=$?
+        [ $rc -eq 2 ] || fail "--slo '$slo': exit $rc, expected 2"
+        grep -q -- '--slo' "$scratch/err" || fail "--slo '$slo': message: $(cat "$scratch/err")"
+    done
+    "$gatesim" capacity "$scratch/mm1.yaml" -q >/dev/null 2>&1; rc=$?
+    [ $rc -eq 2 ] || fail "missing --slo: exit $rc"
+    "$gatesim" capacity "$scratch/mm1.yaml" -q --slo 'nosuch<1' -o "$scratch/bad" \
+        >/dev/null 2>"$scratch/err"; rc=$?
+    [ $rc -eq 2 ] && grep -q nosuch "$scratch/err" || fail "unknown metric: exit $rc"
+    "$gatesim" capacity "$scratch/mm1.yaml" -q --slo 'latency_mean<5ms' --param a.b \
+        -o "$scratch/bad" >/dev/null 2>"$scratch/err"; rc=$?
+    [ $rc -eq 2 ] && grep -q a.b "$scratch/err" || fail "bad --param: exit $rc"
+    "$gatesim" capacity --help | grep -q 'usage: gatesim capacity' || fail "capacity --help"
+    "$gatesim" run "$scratch/mm1.yaml" -q --slo 'latency_mean<5ms' >/dev/null 2>&1; rc=$?
+    [ $rc -eq 2 ] || fail "run --slo: exit $rc"
+    echo "ok: capacity writes capacity.csv, capacity.json and plots; its interval holds 800/s; bad SLOs exit 2"
+    ;;
 precision)
     s=$root/scenarios/single-gateway-basic.yaml
     "$gatesim" run "$s" -q -r 3 --precision 0.02 --max-replications 200 --format csv \
