@@ -38,15 +38,6 @@
 #include "sim/scenario.h"
 #include "sim/units.h"
 
-static int is_time_metric(const char *name)
-{
-    static const char *const prefixes[] = {"latency_", "wait_", "response_", "ttft_", "tpot_"};
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-            return 1;
-    size_t n = strlen(name);
-    return n >= 5 && strcmp(name + n - 5, "_time") == 0;
-}
 
 static const char *op_text(gs_slo_op op)
 {
@@ -119,7 +110,7 @@ static int parse_term(const char *b, const char *e, gs_slo_term *t, gs_diag *d)
     if (!*value || strpbrk(value, "<>="))
         return gs_error(d, GS_EINVAL, "--slo: term '%s': expected one value after '%s'", s,
                         op_text(t->op));
-    if (is_time_metric(t->metric)) {
+    if (gs_summary_is_time_metric(t->metric)) {
         if (gs_parse_time(value, &t->bound))
             return gs_error(d, GS_EINVAL, "--slo: term '%s': %s is a time; expected a value "
                             "such as 250ms or 2s, got '%s'", s, t->metric, value);
@@ -878,7 +869,7 @@ static int plot_term(const char *plots, const gs_capacity_result *r, const gs_sl
             strcmp(slo->terms[u].metric, term->metric) == 0)
             snprintf(name + k, sizeof name - (size_t)k, "-%zu", t + 1);
     snprintf(ylabel, sizeof ylabel, "%s%s%s%s", parts[0] ? parts[0] : "", parts[0] ? "/" : "",
-             term->metric, is_time_metric(term->metric) ? " (s)" : "");
+             term->metric, gs_summary_is_time_metric(term->metric) ? " (s)" : "");
     snprintf(slo_label, sizeof slo_label, "SLO %s", term->text);
     int logx = n > 1 && x[0] > 0 && x[n - 1] / x[0] >= 16;
     char xlabel[600];

@@ -131,9 +131,10 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int is_time_metric(const char *name)
+int gs_summary_is_time_metric(const char *name)
 {
-    static const char *const prefixes[] = {"latency_", "wait_", "response_", "ttft_", "tpot_"};
+    static const char *const prefixes[] = {"latency_", "wait_", "response_", "ttft_", "tpot_",
+                                           "age_"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (starts_with(name, prefixes[i]))
             return 1;
@@ -192,7 +193,7 @@ static void fmt_sig(char *buf, size_t size, double v)
 void gs_summary_format_value(char *buf, size_t size, const char *metric, double v, double ref)
 {
     unit u = {"", 1.0};
-    if (is_time_metric(str_or_empty(metric)))
+    if (gs_summary_is_time_metric(str_or_empty(metric)))
         u = time_unit(ref);
     char num[40];
     fmt_sig(num, sizeof num, v / u.scale);
@@ -215,7 +216,7 @@ static void format_row(const gs_summary_row *r, cells *c)
 {
     const gs_estimate *e = &r->est;
     unit u = {"", 1.0};
-    if (is_time_metric(str_or_empty(r->metric)))
+    if (gs_summary_is_time_metric(str_or_empty(r->metric)))
         u = time_unit(e->mean);
     c->unit = u.name;
     fmt_sig(c->mean, sizeof c->mean, e->mean / u.scale);

@@ -44,8 +44,8 @@ int gs_summary_write_csv(FILE *f, const char *scenario, const gs_summary_row *ro
 /* A table for people, grouped by component (in order of first appearance,
  * the name printed once per group), with columns
  *   component  metric  mean  C% CI  +/-half-width  n
- * where C is 100 * confidence. Time metrics (names beginning latency_, wait_,
- * response_, ttft_, tpot_ or ending _time; values in seconds) are shown in
+ * where C is 100 * confidence. Time metrics (gs_summary_is_time_metric();
+ * values in seconds) are shown in
  * ns, us, ms or s, the unit picked from the mean and shared by the row; all
  * numbers have 4 significant digits. An undefined value (NaN) shows as "-".
  * Numbers are right-aligned with the unit in a 2-character field beside
@@ -66,6 +66,10 @@ int gs_summary_write_csv(FILE *f, const char *scenario, const gs_summary_row *ro
  * Flushes f; GS_OK, or GS_EIO when the stream reports an error. */
 int gs_summary_print_table(FILE *f, const char *scenario, double confidence,
                            const gs_summary_row *rows, size_t n);
+
+/* 1 when a metric, by its name, is a time in seconds: names beginning
+ * latency_, wait_, response_, ttft_, tpot_ or age_, or ending _time. */
+int gs_summary_is_time_metric(const char *name);
 
 /* v as the table shows it: 4 significant digits; for a time metric (by
  * name, as above) scaled to the unit that suits ref (e.g. the mean of its

@@ -300,25 +300,13 @@ static long find_plot_metric(const gs_sweep_base_result *b, const char *plot)
     return -1;
 }
 
-static int has_prefix(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static int has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* The unit of a metric by its name (docs/results.md, "Units"), as shown in
  * an axis label; "" where it is a fraction, a count or money. */
 static const char *metric_unit(const char *plot)
 {
     const char *slash = strchr(plot, '/');
     const char *m = slash ? slash + 1 : plot;
-    if (has_prefix(m, "latency_") || has_prefix(m, "wait_") || has_prefix(m, "response_")
-        || has_prefix(m, "ttft_") || has_prefix(m, "tpot_") || has_suffix(m, "_time"))
+    if (gs_summary_is_time_metric(m))
         return "s";
     if (strcmp(m, "throughput") == 0 || strcmp(m, "offered_rate") == 0
         || strcmp(m, "goodput") == 0 || strcmp(m, "tokens_per_s") == 0)

@@ -120,6 +120,7 @@ int gs__station_start(gs_component *c, gs_ctx *ctx)
     gs_timeavg_init(&st->busy_avg, 0, 0);
     gs_timeavg_init(&st->queue_avg, 0, 0);
     gs_tally_init(&st->wait);
+    gs_tally_init(&st->age);
     gs_tally_init(&st->response);
     if (gs_failure_configured(&sc->failure)) {
         st->fails = 1;
@@ -193,8 +194,13 @@ static void begin_service(gs_station *st, const gs_station_conf *sc, gs_componen
     in->busy++;
     st->busy++;
     r->slot = (uint32_t)idx;
-    if (st->measuring)
+    if (st->measuring) {
         gs_tally_add(&st->wait, gs_time_to_s(ctx->now - r->t_enter));
+        /* How stale the work is when a server takes it: an attempt carries
+         * its client's send time, so in a retry storm this shows servers
+         * busy with requests whose clients have long given up. */
+        gs_tally_add(&st->age, gs_time_to_s(ctx->now - r->t_arrival));
+    }
     gs_time s = gs_time_from_s(gs_dist_sample(&sc->service, c->rng) * factor);
     gs_timer t = gs_schedule(ctx, c, s, EV_DONE, r, (uint64_t)slot << 32 | idx);
     if (st->fails)
@@ -372,6 +378,7 @@ void gs__station_report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
     gs_metric(m, "throughput", (double)st->completed / window);
     gs_metric(m, "blocked_ratio", st->arrivals ? (double)st->blocked / (double)st->arrivals : NAN);
     gs_metric(m, "down_ratio", st->fails ? gs_failure_down_ratio(&st->fail) : 0.0);
+    gs_metric(m, "age_at_service_mean", gs_tally_mean(&st->age));
 }
 
 const char *const gs__station_series[] = {"queue", "busy", "up", NULL};

@@ -52,6 +52,7 @@ typedef struct gs_station {
     int        measuring;
     gs_timeavg busy_avg, queue_avg;   /* in system = busy + waiting */
     gs_tally   wait, response;
+    gs_tally   age;         /* at service start: now - the client's send, seconds */
     uint64_t   arrivals, blocked, completed;
     /* Window results, fixed when the window closes. */
     double     util, queue_mean, system_mean;

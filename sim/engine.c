@@ -9,7 +9,20 @@
  *
  * A hop with zero network delay is delivered by a direct call rather than
  * through the calendar: it happens at the same instant either way, and it
- * halves the events of a zero-latency chain. */
+ * halves the events of a zero-latency chain.
+ *
+ * Recovery after scheduled faults (issue 9, docs/results.md): when any
+ * component has `outages` or `slowdowns`, the run samples every
+ * sample_interval window (as a traced run does) and keeps three counts and
+ * the p99 of each window; after the run each fault is judged against the
+ * windows of the minute before it, and the system has recovered at the
+ * first window from which RECOVERY_RUN windows in a row are healthy. This
+ * costs O(1) per event (the interval counts and histogram) and
+ * O(buckets) per window; runs without scheduled faults pay nothing. The
+ * rule is ours: it follows the usual reading of "time to return within a
+ * tolerance of the pre-fault level and stay there" of the metastability
+ * literature (Bronson et al., "Metastable Failures in Distributed Systems",
+ * HotOS 2021), made precise in docs/results.md. */
 #include "engine.h"
 
 #include <math.h>
@@ -18,11 +31,13 @@
 #include "alloc.h"
 #include "dist.h"
 #include "error.h"
+#include "node.h"
 #include "pool.h"
 #include "rng.h"
 #include "scenario.h"
 #include "source.h"
 #include "stats.h"
+#include "units.h"
 
 #define ENGINE_TARGET UINT32_MAX
 #define MAX_DIRECT_DEPTH 32
@@ -36,8 +51,31 @@ enum { EV_WINDOW_OPEN, EV_WINDOW_CLOSE, EV_SAMPLE };
 
 /* The system's columns of the time series, before the components'. */
 static const char *const system_series[] = {"throughput", "offered_rate", "latency_p50",
-                                            "latency_p99", "availability", NULL};
-#define SYSTEM_COLS 5
+                                            "latency_p99", "availability",
+                                            "load_amplification", "goodput", NULL};
+#define SYSTEM_COLS 7
+
+/* recovery_time (docs/results.md): the baseline is taken over the sample
+ * windows of the last BASELINE_NS before a fault starts, and a system has
+ * recovered once RECOVERY_RUN consecutive windows are healthy, so that one
+ * lucky window does not count. */
+#define BASELINE_NS ((gs_time)60000000000)
+#define RECOVERY_RUN 3
+#define RECOVERY_TOL 0.10
+/* Sampling error allowed in a window's availability, in standard errors of
+ * a binomial share. */
+#define RECOVERY_Z 3.0
+
+/* A scheduled outage or slowdown of some component: [at, end). */
+typedef struct fault {
+    gs_time at, end;
+} fault;
+
+/* What recovery_time needs of one sample window. */
+typedef struct window_sum {
+    double   p99;                 /* seconds; NaN when nothing was answered */
+    uint64_t answered, done, available;
+} window_sum;
 
 struct gs_world {
     const gs_scenario *sc;
@@ -51,8 +89,13 @@ struct gs_world {
     int            closed;          /* the observation window has closed */
     uint64_t       holds;           /* gs_hold(): work the run waits for after the window */
     gs_trace      *trace;           /* NULL: not traced */
-    gs_source_interval iv;          /* the current sample interval when traced */
+    gs_source_interval iv;          /* the current sample interval when sampling */
+    int            sampling;        /* EV_SAMPLE runs: traced, or faults to assess */
+    size_t         nsamples;        /* sample windows in [0, duration) */
     size_t         sample;          /* samples taken */
+    fault         *faults;          /* scheduled faults of every component */
+    size_t         nfaults;
+    window_sum    *win;             /* nsamples summaries when nfaults > 0 */
     int            depth;           /* nested direct deliveries */
     uint64_t       same_time;       /* events handled at instant stall_at, roughly */
     gs_time        stall_at;
@@ -153,8 +196,11 @@ gs_request *gs_attempt(gs_ctx *ctx, const gs_component *from, gs_request *parent
     a->attempt = 1;
     a->caller = from->index;
     a->parent = parent;
+    gs_source_stats *s = gs__world_stats(ctx);
     if (retry && parent->counted)
-        gs__world_stats(ctx)->attempts++;
+        s->attempts++;
+    if (retry && s->iv && !parent->probe)
+        s->iv->attempts++;
     return a;
 }
 
@@ -294,6 +340,68 @@ static void world_release(gs_world *w)
     }
     gs_cal_release(&w->cal);
     gs_pool_release(&w->requests);
+    gs_free(w->faults);
+    gs_free(w->win);
+}
+
+static int has_key(const gs_component_type *t, const char *key)
+{
+    for (const char *const *k = t->keys; k && *k; k++)
+        if (strcmp(*k, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* The time in nanoseconds of key `key` of item, or -1. */
+static gs_time item_time(const gs_node *item, const char *key)
+{
+    const gs_node *n = item->kind == GS_NODE_MAP ? gs_map_get(item, key) : NULL;
+    double s;
+    if (!n || n->kind != GS_NODE_SCALAR || !n->value || gs_parse_time(n->value, &s) != 0 ||
+        s < 0)
+        return -1;
+    return gs_time_from_s(s);
+}
+
+/* The scheduled outages and slowdowns of every component, read from the
+ * scenario's nodes: the component types that accept these keys have
+ * already checked them, and reading them here keeps the engine free of any
+ * type's configuration layout. Random failures are not scheduled faults. */
+static int read_faults(gs_world *w, gs_diag *d)
+{
+    static const char *const keys[] = {"outages", "slowdowns"};
+    const gs_scenario *sc = w->sc;
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sc->ncomponents; i++) {
+            const gs_comp_conf *cc = &sc->comps[i];
+            for (size_t k = 0; k < 2; k++) {
+                const gs_node *list = cc->node && has_key(cc->type, keys[k])
+                                          ? gs_map_get(cc->node, keys[k]) : NULL;
+                if (!list || list->kind != GS_NODE_SEQ)
+                    continue;
+                for (size_t j = 0; j < list->len; j++) {
+                    gs_time at = item_time(list->items[j], "at");
+                    gs_time len = item_time(list->items[j], "for");
+                    if (at < 0 || len <= 0)
+                        continue;
+                    if (pass == 1)
+                        w->faults[n] = (fault){at, gs_time_add(at, len)};
+                    n++;
+                }
+            }
+        }
+        if (pass == 0) {
+            if (n == 0)
+                return GS_OK;
+            w->faults = gs_malloc(n * sizeof *w->faults);
+            if (!w->faults)
+                return gs_error(d, GS_ENOMEM, "out of memory");
+            n = 0;
+        }
+    }
+    w->nfaults = n;
+    return GS_OK;
 }
 
 static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag *d)
@@ -345,32 +453,153 @@ static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag 
         if (c->type->start(c, &w->ctx) != GS_OK || w->status)
             return gs_error(d, GS_ENOMEM, "out of memory");
     }
+    w->nsamples = gs_trace_samples(sc);
+    int rc = read_faults(w, d);
+    if (rc)
+        return rc;
+    if (w->nfaults > 0 && w->nsamples > 0) {
+        w->win = gs_calloc(w->nsamples, sizeof *w->win);
+        if (!w->win)
+            return gs_error(d, GS_ENOMEM, "out of memory");
+    }
     return GS_OK;
 }
 
-/* The end of sample interval w->sample: one row of the time series. */
+/* Sample windows k in [lo, hi) (clamped), as times: the windows that lie
+ * wholly inside [from, to). */
+static void windows_within(const gs_world *w, gs_time from, gs_time to, size_t *lo, size_t *hi)
+{
+    gs_time dt = w->sc->sample_interval;
+    gs_time a = from <= 0 ? 0 : (from + dt - 1) / dt;
+    gs_time b = to <= 0 ? 0 : to / dt;
+    if (b > (gs_time)w->nsamples)
+        b = (gs_time)w->nsamples;
+    *lo = (size_t)a;
+    *hi = (size_t)(b > a ? b : a);
+}
+
+/* A window is healthy when its p99 is at most p99_max and its
+ * unavailability within RECOVERY_TOL of the baseline's shortfall, give or
+ * take RECOVERY_Z standard errors of a share over its requests and one
+ * request (so that a baseline with no failure at all does not make one
+ * failure in a window count as unrecovered). */
+static int healthy(const window_sum *s, double p99_max, double avail)
+{
+    if (s->answered == 0 || s->done == 0 || !(s->p99 <= p99_max))
+        return 0;
+    double n = (double)s->done;
+    double slack = RECOVERY_Z * sqrt(avail * (1 - avail) / n) + 1 / n;
+    double shortfall = 1 - (double)s->available / n;
+    return shortfall <= (1 + RECOVERY_TOL) * (1 - avail) + slack;
+}
+
+/* Assess fault f: 1 and *t (seconds) when the system recovered, 0 when it
+ * did not before the end of the run, -1 when the fault cannot be assessed
+ * (it does not end inside the observation window with RECOVERY_RUN windows
+ * left after it, or no window before it has answers for a baseline). */
+static int assess(const gs_world *w, const fault *f, double *t)
+{
+    const gs_scenario *sc = w->sc;
+    gs_time dt = sc->sample_interval;
+    if (f->end < sc->warmup || f->end >= sc->duration)
+        return -1;
+    /* The baseline: the last minute before the fault, from the warmup on
+     * when at least one whole window fits there. */
+    gs_time from = f->at - BASELINE_NS;
+    if (from < sc->warmup && f->at - sc->warmup >= dt)
+        from = sc->warmup;
+    size_t lo, hi;
+    windows_within(w, from, f->at, &lo, &hi);
+    gs_tally p99;
+    gs_tally_init(&p99);
+    uint64_t done = 0, avail = 0;
+    for (size_t k = lo; k < hi; k++) {
+        if (w->win[k].answered > 0)
+            gs_tally_add(&p99, w->win[k].p99);
+        done += w->win[k].done;
+        avail += w->win[k].available;
+    }
+    if (p99.n == 0 || done == 0)
+        return -1;
+    /* A windowed p99 is noisy (a window of a few thousand answers has a
+     * p99 a few per cent off, more when busy periods cluster), so a window
+     * also passes within RECOVERY_Z standard deviations of the baseline
+     * windows' own spread: otherwise an undisturbed system would take
+     * several windows to "recover" from a fault that changed nothing. */
+    double mean = gs_tally_mean(&p99);
+    double sd = p99.n > 1 ? sqrt(gs_tally_variance(&p99)) : 0;
+    double p99_max = fmax((1 + RECOVERY_TOL) * mean, mean + RECOVERY_Z * sd);
+    double a0 = (double)avail / (double)done;
+    windows_within(w, f->end, sc->duration, &lo, &hi);
+    if (hi - lo < RECOVERY_RUN)
+        return -1;
+    size_t run = 0;
+    for (size_t k = lo; k < hi; k++) {
+        run = healthy(&w->win[k], p99_max, a0) ? run + 1 : 0;
+        if (run == RECOVERY_RUN) {
+            gs_time start = (gs_time)(k + 1 - RECOVERY_RUN) * dt;
+            *t = gs_time_to_s(start - f->end);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* recovery_time and recovery_failed_ratio, for scenarios with scheduled
+ * faults only, so that the rows of others stay as they were. */
+static void report_recovery(const gs_world *w, gs_metrics *m)
+{
+    if (w->nfaults == 0)
+        return;
+    double sum = 0;
+    size_t assessed = 0, failed = 0;
+    for (size_t i = 0; w->win && i < w->nfaults; i++) {
+        double t = 0;
+        int r = assess(w, &w->faults[i], &t);
+        if (r < 0)
+            continue;
+        assessed++;
+        if (r == 0)
+            failed++;
+        else
+            sum += t;
+    }
+    gs_metric(m, "recovery_time", assessed > 0 && failed == 0 ? sum / (double)assessed : NAN);
+    gs_metric(m, "recovery_failed_ratio",
+              assessed > 0 ? (double)failed / (double)assessed : NAN);
+}
+
+/* The end of sample interval w->sample: one row of the time series, and
+ * the window's summary for recovery_time. */
 static void take_sample(gs_world *w)
 {
-    gs_trace *t = w->trace;
-    double *row = t->series + w->sample * t->ncols;
     gs_source_interval *iv = &w->iv;
-    double dt = gs_time_to_s(w->sc->sample_interval);
-    row[0] = (double)iv->answered / dt;
-    row[1] = (double)iv->arrivals / dt;
-    row[2] = iv->answered ? gs_hist_quantile(&iv->hist, 0.50) / GS_NS_PER_S : NAN;
-    row[3] = iv->answered ? gs_hist_quantile(&iv->hist, 0.99) / GS_NS_PER_S : NAN;
-    row[4] = iv->done ? (double)iv->available / (double)iv->done : NAN;
-    size_t col = SYSTEM_COLS;
-    for (size_t i = 0; i < w->sc->ncomponents; i++) {
-        gs_component *c = &w->comps[i];
-        if (!c->type->sample)
-            continue;
-        c->type->sample(c, &w->ctx, row + col);
-        for (const char *const *n = c->type->series; *n; n++)
-            col++;
+    double p99 = iv->answered ? gs_hist_quantile(&iv->hist, 0.99) / GS_NS_PER_S : NAN;
+    if (w->win)
+        w->win[w->sample] = (window_sum){p99, iv->answered, iv->done, iv->available};
+    gs_trace *t = w->trace;
+    if (t) {
+        double *row = t->series + w->sample * t->ncols;
+        double dt = gs_time_to_s(w->sc->sample_interval);
+        row[0] = (double)iv->answered / dt;
+        row[1] = (double)iv->arrivals / dt;
+        row[2] = iv->answered ? gs_hist_quantile(&iv->hist, 0.50) / GS_NS_PER_S : NAN;
+        row[3] = p99;
+        row[4] = iv->done ? (double)iv->available / (double)iv->done : NAN;
+        row[5] = iv->arrivals ? (double)iv->attempts / (double)iv->arrivals : NAN;
+        row[6] = (double)iv->in_deadline / dt;
+        size_t col = SYSTEM_COLS;
+        for (size_t i = 0; i < w->sc->ncomponents; i++) {
+            gs_component *c = &w->comps[i];
+            if (!c->type->sample)
+                continue;
+            c->type->sample(c, &w->ctx, row + col);
+            for (const char *const *n = c->type->series; *n; n++)
+                col++;
+        }
     }
     memset(iv, 0, sizeof *iv);
-    if (++w->sample < t->nsamples &&
+    if (++w->sample < w->nsamples &&
         !gs_cal_push(&w->cal, gs_time_add(w->ctx.now, w->sc->sample_interval), ENGINE_TARGET,
                      EV_SAMPLE, NULL, 0))
         fail(w, GS_ENOMEM);
@@ -425,7 +654,7 @@ static void run(gs_world *w, const gs_tick *tick)
         if (w->status)
             break;
         if (w->closed && w->sys.pending == 0 && w->holds == 0 &&
-            (!w->trace || w->sample >= w->trace->nsamples))
+            (!w->sampling || w->sample >= w->nsamples))
             break;
     }
 }
@@ -481,10 +710,15 @@ int gs_run_replication_traced(const gs_scenario *sc, uint64_t rep, gs_metrics *m
     if (!w)
         return gs_error(d, GS_ENOMEM, "out of memory");
     int rc = world_init(w, sc, rep, d);
-    if (rc == GS_OK && trace) {
+    /* Intervals are sampled for the trace and for recovery_time; an
+     * untraced run without scheduled faults pays nothing for them. */
+    if (rc == GS_OK && (trace || w->win)) {
         w->trace = trace;
+        w->sampling = 1;
         w->sys.iv = &w->iv;
-        if (trace->nsamples > 0 &&
+        if (trace && trace->nsamples < w->nsamples)
+            w->nsamples = trace->nsamples;
+        if (w->nsamples > 0 &&
             !gs_cal_push(&w->cal, sc->sample_interval, ENGINE_TARGET, EV_SAMPLE, NULL, 0))
             rc = gs_error(d, GS_ENOMEM, "out of memory");
     }
@@ -509,6 +743,7 @@ int gs_run_replication_traced(const gs_scenario *sc, uint64_t rep, gs_metrics *m
          * loop cannot have ended before it. */
         m->component = "system";
         gs__source_report(&w->sys, sc, &w->ctx, m);
+        report_recovery(w, m);
         for (size_t i = 0; i < sc->ncomponents; i++) {
             gs_component *c = &w->comps[i];
             m->component = c->cc->id;

@@ -140,8 +140,11 @@ typedef struct gs_trace {
 
 /* floor(duration / sample_interval), and the number of columns: the
  * system's (throughput, offered_rate, latency_p50, latency_p99,
- * availability: of the requests that arrived or ended in the interval)
- * then each component's own (e.g. queue, busy, up). */
+ * availability: of the requests that arrived or ended in the interval;
+ * load_amplification: attempts sent in the interval, first sends and
+ * retries, hedges and failovers, per client request that arrived in it;
+ * goodput: answers that reached their client by its deadline in the
+ * interval, per second) then each component's own (e.g. queue, busy, up). */
 size_t gs_trace_samples(const gs_scenario *sc);
 size_t gs_trace_ncols(const gs_scenario *sc);
 /* Column col's component ("system" or an id) and name; GS_EINVAL past the
@@ -151,7 +154,12 @@ int gs_trace_column(const gs_scenario *sc, size_t col, const char **component,
 
 /* Run replication rep of sc and append its metrics to m (which the caller
  * initialises to zero and releases). info and tick may be NULL. GS_OK, or
- * GS_ENOMEM with a message. */
+ * GS_ENOMEM with a message. When a component of sc has scheduled `outages`
+ * or `slowdowns`, the system metrics end with recovery_time (seconds, the
+ * mean over the faults assessed; NaN when one did not recover or none
+ * could be assessed) and recovery_failed_ratio (share of the assessed
+ * faults that did not recover; NaN when none), as docs/results.md defines
+ * them, traced or not. */
 int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m,
                        gs_run_info *info, const gs_tick *tick, gs_diag *d);
 /* The same, also filling trace (NULL: none). */

@@ -81,8 +81,10 @@ static void launch(gs_component *c, gs_ctx *ctx, uint32_t user, uint64_t row)
     r->cls = w->cls;
     r->user = user;
     r->counted = ctx->now >= ctx->warmup && ctx->now < ctx->duration;
-    if (s->iv)
+    if (s->iv) {
         s->iv->arrivals++;
+        s->iv->attempts++;
+    }
     if (r->counted) {
         s->arrivals++;
         s->pending++;
@@ -255,6 +257,7 @@ static void record(gs_component *c, gs_ctx *ctx, gs_request *r, gs_outcome o)
         if (gs_outcome_answered(o)) {
             iv->answered++;
             gs_hist_add(&iv->hist, ctx->now - r->t_arrival);
+            iv->in_deadline += ctx->now <= r->t_deadline;
         }
         iv->available += o == GS_OUT_OK || o == GS_OUT_FALLBACK;
     }

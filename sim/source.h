@@ -20,10 +20,15 @@ enum {
     GS_SOURCE_EV_ANSWER        /* answer of ev->req reaches the client; arg = outcome */
 };
 
-/* The current sample interval of a traced run (results.h5 time series):
- * every request, whatever its arrival time, by when it arrived or ended. */
+/* The current sample interval of a traced run (results.h5 time series) or
+ * of a run that measures recovery: every request, whatever its arrival
+ * time, by when it arrived or ended. attempts counts the first send of each
+ * client request when it arrives and every extra attempt (retry, hedge,
+ * failover) when it is sent; in_deadline the answers that reached their
+ * client by its deadline. */
 typedef struct gs_source_interval {
     uint64_t arrivals, done, answered, available;
+    uint64_t attempts, in_deadline;
     gs_hist  hist;                     /* answered, nanoseconds */
 } gs_source_interval;
 
@@ -40,7 +45,7 @@ typedef struct gs_source_stats {
     /* Answered requests that a GPU pool produced tokens for (t_first_token
      * set): time to first token, and per output token after the first
      * (requests of two or more output tokens), in seconds and nanoseconds. */
-    gs_source_interval *iv;            /* NULL unless the run is traced */
+    gs_source_interval *iv;            /* NULL unless the run samples intervals */
     gs_tally ttft, tpot;
     gs_hist  ttft_hist, tpot_hist;
 } gs_source_stats;
