@@ -124,9 +124,9 @@ typedef struct state {
     layout     **lay;      /* [nbases] arrays */
     size_t      *nlay;
     item_rec    *items;    /* [nitems] (rank 0) */
-    long        *todo;
-    long         ntodo;
-    _Atomic long next;     /* into todo */
+    long        *left;     /* the items not done yet, in index order */
+    long         nleft;
+    _Atomic long next;     /* into left */
     long         done_now;
     gs_journal  *journal;
     _Atomic int  failed;
@@ -287,8 +287,8 @@ static void accept_record(state *s, const void *data, size_t len)
     }
     s->done_now++;
     if (s->o->progress)
-        s->o->progress(s->o->progress_arg, s->done_now, s->ntodo,
-                       (double)s->done_now / (double)s->ntodo);
+        s->o->progress(s->o->progress_arg, s->done_now, s->nleft,
+                       (double)s->done_now / (double)s->nleft);
 }
 
 /* ------------------------------------------------------------- running */
@@ -325,7 +325,7 @@ static long take(state *s)
     if (atomic_load(&s->failed))
         return -1;
     long k = atomic_fetch_add(&s->next, 1);
-    return k < s->ntodo ? s->todo[k] : -1;
+    return k < s->nleft ? s->left[k] : -1;
 }
 
 /* A worker thread of rank 0 (or of the only process). */
@@ -558,7 +558,7 @@ static void state_release(state *s)
         }
     gs_free(s->lay);
     gs_free(s->nlay);
-    gs_free(s->todo);
+    gs_free(s->left);
     gs_journal_free(s->journal);
 }
 
@@ -602,13 +602,13 @@ static int prepare(state *s, gs_sweep_run_opts const *o, gs_sweep_outcome *out, 
     for (long i = 0; i < sw->nitems; i++)
         done += s->items[i].layout >= 0;
     out->resumed = done;
-    s->ntodo = sw->nitems - done;
-    s->todo = gs_malloc((size_t)(s->ntodo ? s->ntodo : 1) * sizeof *s->todo);
-    if (!s->todo)
+    s->nleft = sw->nitems - done;
+    s->left = gs_malloc((size_t)(s->nleft ? s->nleft : 1) * sizeof *s->left);
+    if (!s->left)
         return gs_error(d, GS_ENOMEM, "out of memory");
     for (long i = 0, k = 0; i < sw->nitems; i++)
         if (s->items[i].layout < 0)
-            s->todo[k++] = i;
+            s->left[k++] = i;
     return GS_OK;
 }
 
@@ -674,8 +674,8 @@ int gs_sweep_run(const gs_sweep *sw, const gs_sweep_run_opts *o, gs_sweep_outcom
     if (rc == GS_OK) {
         double t0 = gs_wall_seconds();
         int n = threads;
-        if (n > s.ntodo)
-            n = s.ntodo > 0 ? (int)s.ntodo : 1;
+        if (n > s.nleft)
+            n = s.nleft > 0 ? (int)s.nleft : 1;
 #pragma omp parallel num_threads(n)
         work_local(&s);
         out->wall_s = gs_wall_seconds() - t0;
