@@ -15,19 +15,7 @@
 #include "sim/alloc.h"
 #include "sim/error.h"
 #include "tests/check.h"
-
-static char scratch[4096];
-
-/* The path of name in the scratch directory, in one of a few rotating
- * buffers: copy it to keep it across more calls. */
-static const char *in_scratch(const char *name)
-{
-    static char buf[4][4200];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", scratch, name);
-    return buf[k];
-}
+#include "tests/scratch.h"
 
 /* 1 when the file at path holds exactly want. */
 static int has_content(const char *path, const char *want)
@@ -40,57 +28,6 @@ static int has_content(const char *path, const char *want)
     got[n] = '\0';
     fclose(f);
     return strcmp(got, want) == 0;
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Number of entries in dir other than . and .., and how many of them look
- * like temporary files. */
-static int count_entries(const char *dir, int *temps)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return -1;
-    int n = 0;
-    *temps = 0;
-    struct dirent *e;
-    while ((e = readdir(dp)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n++;
-        if (strstr(e->d_name, ".tmp."))
-            (*temps)++;
-    }
-    closedir(dp);
-    return n;
-}
-
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *dp = opendir(path);
-        if (dp) {
-            struct dirent *e;
-            while ((e = readdir(dp)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                    continue;
-                char child[4400];
-                snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-                remove_tree(child);
-            }
-            closedir(dp);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
 }
 
 static void test_commit_and_replace(void)
@@ -329,14 +266,8 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    if (!base || !*base)
-        base = ".";
-    snprintf(scratch, sizeof scratch, "%s/gs_test_atomic_XXXXXX", base);
-    if (!mkdtemp(scratch)) {
-        fprintf(stderr, "mkdtemp %s: %s\n", scratch, strerror(errno));
+    if (scratch_make("gs_test_atomic_"))
         return 1;
-    }
     test_commit_and_replace();
     test_abort();
     test_open_errors();

@@ -23,72 +23,11 @@
 #include "sim/alloc.h"
 #include "sim/error.h"
 #include "tests/check.h"
+#include "tests/scratch.h"
 
 #ifndef GATESIM_VERSION
 #define GATESIM_VERSION "unknown"
 #endif
-
-static char scratch[4096];
-
-static const char *in_scratch(const char *name)
-{
-    static char buf[4][4200];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", scratch, name);
-    return buf[k];
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Entries of dir other than . and .., and how many look temporary. */
-static int count_entries(const char *dir, int *temps)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return -1;
-    int n = 0;
-    *temps = 0;
-    struct dirent *e;
-    while ((e = readdir(dp))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n++;
-        if (strstr(e->d_name, ".tmp."))
-            (*temps)++;
-    }
-    closedir(dp);
-    return n;
-}
-
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        chmod(path, 0700);
-        DIR *dp = opendir(path);
-        if (dp) {
-            struct dirent *e;
-            while ((e = readdir(dp))) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                    continue;
-                char child[4400];
-                snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-                remove_tree(child);
-            }
-            closedir(dp);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* Whole file as bytes; caller frees with free(). */
 static unsigned char *slurp(const char *path, size_t *len)
@@ -591,12 +530,8 @@ static void test_error_handler_restored(const gs_h5_scenario *sc)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(scratch, sizeof scratch, "%s/gatesim-test-h5.XXXXXX", base && *base ? base : ".");
-    if (!mkdtemp(scratch)) {
-        fprintf(stderr, "mkdtemp %s: %s\n", scratch, strerror(errno));
+    if (scratch_make("gatesim-test-h5."))
         return 1;
-    }
     gs_h5_scenario sc[3];
     fill(sc);
     test_roundtrip(sc);

@@ -27,70 +27,9 @@
 #include "sim/error.h"
 #include "sim/replicate.h"
 #include "tests/check.h"
+#include "tests/scratch.h"
 
-static char scratch[4096];
 static int have_gnuplot;
-
-static const char *in_scratch(const char *name)
-{
-    static char buf[4][4800];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", scratch, name);
-    return buf[k];
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Entries of dir other than . and .. (-1: cannot read it), and how many
- * look temporary. */
-static int count_entries(const char *dir, int *temps)
-{
-    DIR *dp = opendir(dir);
-    *temps = 0;
-    if (!dp)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(dp))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n++;
-        if (strstr(e->d_name, ".tmp."))
-            (*temps)++;
-    }
-    closedir(dp);
-    return n;
-}
-
-static void remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        chmod(path, 0700);
-        DIR *dp = opendir(path);
-        if (dp) {
-            struct dirent *e;
-            while ((e = readdir(dp))) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                    continue;
-                char child[4400];
-                snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-                remove_tree(child);
-            }
-            closedir(dp);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* Whole file as a NUL-terminated string; caller frees with free(). */
 static char *slurp(const char *path, size_t *len)
@@ -969,13 +908,8 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(scratch, sizeof scratch, "%s/gatesim-test-sweep-report.XXXXXX",
-             base && *base ? base : ".");
-    if (!mkdtemp(scratch)) {
-        fprintf(stderr, "mkdtemp %s: %s\n", scratch, strerror(errno));
+    if (scratch_make("gatesim-test-sweep-report."))
         return 1;
-    }
     test_csv();
     test_write();
     test_zip();
