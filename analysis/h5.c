@@ -531,8 +531,20 @@ static int write_h5(const char *path, content_fn content, const void *arg, gs_di
     if ((rc = writer_init(&w)) != GS_OK || (rc = file_plists(&w, &fcpl, &fapl)) != GS_OK)
         goto out_abort;
     /* With no backing store the name is only a label, but it must differ
-     * from any file the library has open: the temporary name does. */
-    file = H5Fcreate(af.tmp, H5F_ACC_TRUNC, fcpl, fapl);
+     * from any file the library has open, and name no file on disk: HDF5
+     * opens and closes an existing file of that name, and closing any
+     * descriptor of the temporary file would drop the lock that keeps it
+     * from being taken for stale (analysis/atomic.h). So the label is the
+     * temporary name with a suffix that gs_atomic_open() never makes. */
+    size_t llen = strlen(af.tmp) + sizeof "-in-memory";
+    char *label = gs_malloc(llen);
+    if (!label) {
+        rc = gs_error(d, GS_ENOMEM, "%s: out of memory", path);
+        goto out_abort;
+    }
+    snprintf(label, llen, "%s-in-memory", af.tmp);
+    file = H5Fcreate(label, H5F_ACC_TRUNC, fcpl, fapl);
+    gs_free(label);
     if (file < 0) {
         rc = h5_fail(&w, "");
         goto out_abort;

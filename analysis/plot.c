@@ -6,7 +6,7 @@
  * directory. The script sends its images to the gnuplot variables png_out
  * and pdf_out, which default to NAME.png and NAME.pdf when a user runs it by
  * hand; we set them to temporary files made beside the targets and rename
- * those over the targets only after gnuplot exits 0 with both written. So
+ * those over the targets only after gnuplot exits 0 with both whole. So
  * the invariant is: every NAME.* file in the directory is complete, and a
  * NAME.png or NAME.pdf is a drawing of the NAME.gp beside it at some time.
  *
@@ -30,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -414,10 +416,56 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-static int file_size_ok(const char *path)
+/* 1 when fd holds a whole PNG (signature first, IEND chunk last) or a
+ * whole PDF ("%PDF-" first, "%%EOF" in its last KiB), by ext. gnuplot may
+ * exit 0 with a short image when its writes fail (a full disk), so its exit
+ * status alone does not say that the image is whole; the cost is reading
+ * 1 KiB at each end. It reads through our own descriptor of the temporary
+ * file: opening and closing another one would drop its lock
+ * (analysis/atomic.h). */
+static int image_complete(int fd, const char *ext)
+{
+    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const unsigned char png_end[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D',
+                                              0xae, 0x42, 0x60, 0x82};
+    unsigned char head[8], tail[1024];
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof png_end ||
+        pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head)
+        return 0;
+    off_t from = st.st_size > (off_t)sizeof tail ? st.st_size - (off_t)sizeof tail : 0;
+    ssize_t got = pread(fd, tail, (size_t)(st.st_size - from), from);
+    if (got != (ssize_t)(st.st_size - from))
+        return 0;
+    size_t nt = (size_t)got;
+    if (strcmp(ext, ".png") == 0)
+        return memcmp(head, png_sig, sizeof png_sig) == 0 &&
+               memcmp(tail + nt - sizeof png_end, png_end, sizeof png_end) == 0;
+    if (memcmp(head, "%PDF-", 5) != 0)
+        return 0;
+    for (size_t i = 0; i + 5 <= nt; i++)
+        if (memcmp(tail + i, "%%EOF", 5) == 0)
+            return 1;
+    return 0;
+}
+
+/* Why gnuplot could not finish an image at path, as an errno, or 0 when
+ * nothing says: gnuplot does not pass its write errors on. A file that has
+ * reached the file size limit (ulimit -f) is EFBIG; a file system with less
+ * than 1 MiB or no inode left is full (ENOSPC), since an image is a few
+ * hundred KiB at most. */
+static int image_failure(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+    struct rlimit rl;
+    if (stat(path, &st) == 0 && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+        rl.rlim_cur != RLIM_INFINITY && (rlim_t)st.st_size >= rl.rlim_cur)
+        return EFBIG;
+    struct statvfs fs;
+    if (statvfs(path, &fs) == 0 &&
+        ((double)fs.f_bavail * (double)fs.f_frsize < 1048576.0 || fs.f_favail == 0))
+        return ENOSPC;
+    return 0;
 }
 
 /* Draw DIR/STEM.gp into DIR/STEM.png and DIR/STEM.pdf with gnuplot exe. */
@@ -474,10 +522,18 @@ static int render(const char *exe, const char *dir, const char *stem, gs_diag *d
                       err[0] ? err : "no message");
         goto out;
     }
-    if (!file_size_ok(apng.tmp) || !file_size_ok(apdf.tmp)) {
-        rc = gs_error(d, GS_EIO,
-                      "%s/%s.gp: gnuplot drew nothing into png_out and pdf_out%s%s", dir,
-                      stem, err[0] ? ": " : "", err);
+    for (int k = 0; k < 2; k++) {
+        const char *tmp = k ? apdf.tmp : apng.tmp, *ext = k ? ".pdf" : ".png";
+        if (image_complete(fileno(k ? apdf.f : apng.f), ext))
+            continue;
+        int why = image_failure(tmp);
+        char because[128];
+        if (why)
+            rc = gs_error(d, GS_EIO, "%s/%s%s: cannot write: %s", dir, stem, ext,
+                          reason(why, because, sizeof because));
+        else
+            rc = gs_error(d, GS_EIO, "%s/%s.gp: gnuplot drew no whole image into %s%s%s",
+                          dir, stem, k ? "pdf_out" : "png_out", err[0] ? ": " : "", err);
         goto out;
     }
     rc = gs_atomic_commit(&apng, d);

@@ -5,6 +5,7 @@
  * killed at any moment never leaves a file that looks whole but is not. */
 #include "report.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,9 +56,16 @@ static int write_file(const char *dir, const char *name,
     gs_atomic_file af;
     int rc = gs_atomic_open(&af, path, d);
     if (rc == GS_OK) {
+        errno = 0;
         if (body(af.f, arg) != GS_OK) {
+            /* The failed write's errno (a full disk, the file size limit) is
+             * the reason; it is taken before the cleanup can change it. */
+            int err = errno;
             gs_atomic_abort(&af);
-            rc = gs_error(d, GS_EIO, "%s: cannot write", path);
+            char why[128] = "";
+            if (err && strerror_r(err, why, sizeof why) != 0)
+                snprintf(why, sizeof why, "error %d", err);
+            rc = gs_error(d, GS_EIO, "%s: cannot write%s%s", path, why[0] ? ": " : "", why);
         } else {
             rc = gs_atomic_commit(&af, d);
         }

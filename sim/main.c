@@ -551,6 +551,17 @@ static const char *output_dir(const options *o, const char *name, char *buf, siz
     return buf;
 }
 
+/* An output directory that cannot be written is found before the
+ * simulation rather than after it (exit 1, as for any result that cannot be
+ * written). */
+static int output_unwritable(const char *dir, gs_diag *d)
+{
+    if (gs_dir_writable(dir, d) == GS_OK)
+        return 0;
+    fprintf(stderr, "gatesim: %s\n", d->msg);
+    return 1;
+}
+
 /* The plots of the results into DIR/plots, unless --no-plots. A missing
  * gnuplot is reported (exit 1) with the other results already written. */
 static int draw(const options *o, const char *dir, gs_scenario **sc, const gs_results *res,
@@ -584,6 +595,12 @@ static int cmd_run(options *o)
     gs_scenario *sc;
     if (load(o, &sc, &d))
         return report_error(&d);
+    char dflt[512];
+    const char *dir = output_dir(o, sc->name, dflt, sizeof dflt);
+    if (output_unwritable(dir, &d)) {
+        gs_scenario_free(sc);
+        return EXIT_WRITE;
+    }
     gs_results res;
     int rc = simulate(o, &sc, 1, &res, &d);
     if (rc) {
@@ -592,8 +609,6 @@ static int cmd_run(options *o)
     }
     gs_summary_row *rows = NULL;
     rc = gs_report_rows(&res, sc->confidence, &rows, &d);
-    char dflt[512];
-    const char *dir = output_dir(o, sc->name, dflt, sizeof dflt);
     if (rc == GS_OK)
         rc = gs_report_write(dir, sc, rows, res.nmetrics, &d);
     if (rc == GS_OK)
@@ -665,14 +680,20 @@ static int cmd_compare(options *o)
         rc = gs_error(&d, GS_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = load_all(o, sc, &d)) || (rc = simulate(o, sc, n, res, &d)))
+    char dflt[512];
+    const char *dir = output_dir(o, "compare", dflt, sizeof dflt);
+    if ((rc = load_all(o, sc, &d)))
+        goto out;
+    if (output_unwritable(dir, &d)) {
+        code = EXIT_WRITE;
+        goto out;
+    }
+    if ((rc = simulate(o, sc, n, res, &d)))
         goto out;
     for (size_t s = 0; s < n; s++)
         names[s] = sc[s]->name;
     if ((rc = gs_compare_rows(res, n, sc[0]->confidence, &rows, &nrows, &d)))
         goto out;
-    char dflt[512];
-    const char *dir = output_dir(o, "compare", dflt, sizeof dflt);
     /* Each scenario's own summary beside the comparison. */
     for (size_t s = 0; s < n && rc == GS_OK; s++) {
         gs_summary_row *srows = NULL;
@@ -966,6 +987,12 @@ static int cmd_capacity(options *o)
                            .on_point = o->quiet ? NULL : capacity_point};
     gs_capacity_result r;
     int code = EXIT_OK;
+    /* The directory's name waits for the scenario's; without -o it goes
+     * under results/. */
+    if (output_unwritable(o->outdir ? o->outdir : "results", &d)) {
+        gs_slo_release(&slo);
+        return EXIT_WRITE;
+    }
     rc = gs_capacity_search(&co, &r, &d);
     if (rc) {
         code = report_error(&d);

@@ -17,3 +17,10 @@ set_tests_properties(cli.sweep-mpi PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME slurm.sweep COMMAND ${CMAKE_SOURCE_DIR}/tests/slurm.sh $<TARGET_FILE:gatesim>
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(slurm.sweep PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 RUN_SERIAL ON)
+# Crash safety (tests/crash.sh): SIGKILL at random moments, a full disk, an
+# unwritable output directory. unwritable needs setpriv when run as root.
+foreach(t kill-run kill-compare kill-sweep full-disk unwritable)
+  add_test(NAME crash.${t} COMMAND ${CMAKE_SOURCE_DIR}/tests/crash.sh $<TARGET_FILE:gatesim> ${t}
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(crash.${t} PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)
+endforeach()
