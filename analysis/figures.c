@@ -10,6 +10,7 @@
 #include "figures.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis/plot.h"
@@ -158,6 +159,22 @@ out:
     return rc;
 }
 
+/* Components in the utilisation plot, at most. */
+#define UTIL_BARS_MAX 40
+
+/* Higher mean first, an undefined mean last; equal ones by name, so the
+ * pick never depends on qsort's order of equal elements. */
+static int busier_first(const void *a, const void *b)
+{
+    const gs_plot_bar *x = a, *y = b;
+    int xn = isnan(x->mean), yn = isnan(y->mean);
+    if (xn != yn)
+        return xn - yn;
+    if (!xn && x->mean != y->mean)
+        return x->mean < y->mean ? 1 : -1;
+    return strcmp(x->label, y->label);
+}
+
 static int utilization(const char *dir, const gs_scenario *sc, const gs_results *res, int slot,
                        gs_diag *d)
 {
@@ -175,10 +192,21 @@ static int utilization(const char *dir, const gs_scenario *sc, const gs_results 
         if (strcmp(rows[k].metric, "utilization") == 0)
             bars[n++] = (gs_plot_bar){rows[k].component, slot, rows[k].est.mean,
                                       rows[k].est.ci_low, rows[k].est.ci_high};
+    char title[400];
+    snprintf(title, sizeof title, "%s", sc->name);
+    if (n > UTIL_BARS_MAX) {
+        /* A bar per component stops being readable (and past a few thousand
+         * cairo refuses the canvas): the busiest ones are what a reader
+         * looks for. */
+        qsort(bars, n, sizeof *bars, busier_first);
+        snprintf(title, sizeof title, "%s: the %d busiest of %zu components", sc->name,
+                 UTIL_BARS_MAX, n);
+        n = UTIL_BARS_MAX;
+    }
     if (n > 0) {
         char name[300];
         snprintf(name, sizeof name, "utilization-%s", sc->name);
-        rc = gs_plot_utilization(dir, name, sc->name, slot, bars, n, d);
+        rc = gs_plot_utilization(dir, name, title, slot, bars, n, d);
     }
     gs_free(bars);
     gs_free(rows);

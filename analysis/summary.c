@@ -20,6 +20,7 @@
 #include <gsl/gsl_cdf.h>
 
 #include "analysis/csv.h"
+#include "sim/alloc.h"
 #include "sim/error.h"
 
 void gs_estimate_compute(const double *x, size_t n, double confidence, gs_estimate *out)
@@ -238,13 +239,42 @@ static size_t max_size(size_t a, size_t b)
     return a > b ? a : b;
 }
 
-/* Does an earlier row than i belong to component comp? */
-static int seen_before(const gs_summary_row *rows, size_t i, const char *comp)
+/* Row order for the table: rows grouped by component, the components in
+ * order of first appearance, each group in row order. Two stable sorts of
+ * an index (by component name, then by the group's first row) keep it
+ * O(n log n): a scenario may have 10^4 components and 10^5 rows. */
+typedef struct row_ref {
+    const char *comp;
+    size_t      row, first;
+} row_ref;
+
+static int by_comp(const void *a, const void *b)
 {
-    for (size_t j = 0; j < i; j++)
-        if (strcmp(str_or_empty(rows[j].component), comp) == 0)
-            return 1;
-    return 0;
+    const row_ref *x = a, *y = b;
+    int c = strcmp(x->comp, y->comp);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+static int by_first(const void *a, const void *b)
+{
+    const row_ref *x = a, *y = b;
+    if (x->first != y->first)
+        return (x->first > y->first) - (x->first < y->first);
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static row_ref *table_order(const gs_summary_row *rows, size_t n)
+{
+    row_ref *r = gs_malloc((n ? n : 1) * sizeof *r);
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        r[i] = (row_ref){str_or_empty(rows[i].component), i, 0};
+    qsort(r, n, sizeof *r, by_comp);
+    for (size_t i = 0; i < n; i++)
+        r[i].first = i > 0 && strcmp(r[i].comp, r[i - 1].comp) == 0 ? r[i - 1].first : r[i].row;
+    qsort(r, n, sizeof *r, by_first);
+    return r;
 }
 
 enum { COL_COMP, COL_METRIC, COL_MEAN, COL_CI, COL_HALF, COL_N, NCOL };
@@ -308,23 +338,17 @@ int gs_summary_print_table(FILE *f, const char *scenario, double confidence,
         fputs(k + 1 < NCOL ? "  " : "\n", f);
     }
 
-    /* Group by component without reordering memory: for each component, in
-     * order of first appearance, print all its rows. Quadratic in the row
-     * count, which is a few hundred at most. */
+    row_ref *order = table_order(rows, n);
+    if (!order)
+        return GS_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        const char *comp = str_or_empty(rows[i].component);
-        if (seen_before(rows, i, comp))
-            continue;
-        int first = 1;
-        for (size_t j = i; j < n; j++) {
-            if (strcmp(str_or_empty(rows[j].component), comp) != 0)
-                continue;
-            cells c;
-            format_row(&rows[j], &c);
-            print_line(f, w, first ? comp : "", str_or_empty(rows[j].metric), &c);
-            first = 0;
-        }
+        const gs_summary_row *row = &rows[order[i].row];
+        cells c;
+        format_row(row, &c);
+        int first = i == 0 || order[i].first != order[i - 1].first;
+        print_line(f, w, first ? order[i].comp : "", str_or_empty(row->metric), &c);
     }
+    gs_free(order);
     return finish(f);
 }
 

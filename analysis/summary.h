@@ -63,7 +63,7 @@ int gs_summary_write_csv(FILE *f, const char *scenario, const gs_summary_row *ro
  *   gw         utilization   0.7995     [0.7990, 0.8000]   0.0005100     20
  *              wait_mean      834.0 us  [812.0, 856.0] us      22.00 us  20
  *
- * Flushes f; GS_OK, or GS_EIO when the stream reports an error. */
+ * Flushes f; GS_OK, GS_ENOMEM, or GS_EIO when the stream reports an error. */
 int gs_summary_print_table(FILE *f, const char *scenario, double confidence,
                            const gs_summary_row *rows, size_t n);
 

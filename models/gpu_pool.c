@@ -58,6 +58,7 @@
 #include "kernels/model.h"
 #include "kernels/profile.h"
 #include "sim/alloc.h"
+#include "sim/dist.h"
 #include "sim/engine.h"
 #include "sim/error.h"
 #include "sim/node.h"
@@ -349,6 +350,13 @@ static int limit(gs_doc *doc, gs_node *m, const char *key, long lo, long hi, lon
 
 static int readable(const char *path)
 {
+    /* Something that is there but not a regular file counts as found, so
+     * that gs__data_check() names it; opening a FIFO would block. */
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    if (!S_ISREG(st.st_mode))
+        return 1;
     FILE *f = fopen(path, "rb");
     if (!f)
         return 0;
@@ -436,9 +444,12 @@ static int read_profile(pool_conf *pc, gs_doc *doc, gs_node *sm, const char *bac
                                "current directory, and to the scenario's directory and those "
                                "above it)", path);
     }
+    int rc = gs__data_check(found, pn ? pn : sm, "profile", d);
+    if (rc)
+        return rc;
     gs_diag pd;
     gs_diag_init(&pd);
-    int rc = gs_profile_load(found, &pc->profile, &pd);
+    rc = gs_profile_load(found, &pc->profile, &pd);
     if (rc == GS_ENOMEM)
         return gs_error(d, GS_ENOMEM, "out of memory");
     if (rc)

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sf_gamma.h>
 
@@ -634,6 +635,22 @@ int gs__data_path(const gs_doc *doc, const char *path, char *out, size_t size)
     return n < 0 || (size_t)n >= size ? GS_EINVAL : GS_OK;
 }
 
+int gs__data_check(const char *path, const gs_node *at, const char *key, gs_diag *d)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return GS_OK;
+    if (!S_ISREG(st.st_mode))
+        return gs_error_at(d, at, "%s: '%s' is not a regular file (a %s); expected a data "
+                           "file", key, path, S_ISDIR(st.st_mode) ? "directory" :
+                           S_ISFIFO(st.st_mode) ? "FIFO" : S_ISSOCK(st.st_mode) ? "socket" :
+                           "device");
+    if ((long long)st.st_size > GS_DATA_MAX_BYTES)
+        return gs_error_at(d, at, "%s: '%s' is larger than %lld bytes, the limit for one data "
+                           "file", key, path, GS_DATA_MAX_BYTES);
+    return GS_OK;
+}
+
 /* Strip leading and trailing blanks (and a CR of a DOS line end) in place. */
 static char *trim(char *s)
 {
@@ -661,6 +678,9 @@ static int parse_value(const char *text, gs_dist_unit unit, double *out)
 static int read_values(const char *path, gs_dist_unit unit, const gs_node *fn, double **out,
                        size_t *n, gs_diag *d)
 {
+    int rc = gs__data_check(path, fn, "file", d);
+    if (rc)
+        return rc;
     FILE *f = fopen(path, "r");
     if (!f)
         return gs_error_at(d, fn, "file: cannot open '%s' (relative paths are read from the "
@@ -670,10 +690,16 @@ static int read_values(const char *path, gs_dist_unit unit, const gs_node *fn, d
     char line[256];
     size_t len = 0, alloc = 0;
     double *v = NULL;
-    int rc = GS_OK;
     long lineno = 0;
+    long long bytes = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
+        bytes += (long long)strlen(line);
+        if (bytes > GS_DATA_MAX_BYTES) {
+            rc = gs_error_at(d, fn, "file: %s: larger than %lld bytes, the limit for one data "
+                             "file", path, GS_DATA_MAX_BYTES);
+            goto out;
+        }
         if (!strchr(line, '\n') && !feof(f)) {
             rc = gs_error_at(d, fn, "file: %s:%ld: line longer than %zu characters; expected "
                              "one value per line", path, lineno, sizeof line - 2);

@@ -103,6 +103,19 @@ void gs_dist_release(gs_dist *dist);
  * empirical distribution and trace arrivals. */
 int gs__data_path(const gs_doc *doc, const char *path, char *out, size_t size);
 
+/* The most bytes read from one data file that a scenario names (a trace,
+ * an empirical distribution's values, a gpu_pool profile): 1 GiB, above
+ * the 10 million rows a trace or an empirical file may hold. */
+#define GS_DATA_MAX_BYTES (1LL << 30)
+
+/* Check data file path before it is opened: GS_EINVAL, reported at node at
+ * as "KEY: ...", when it is not a regular file (a device such as
+ * /dev/zero, a FIFO or a directory would be read without end or block) or
+ * is larger than GS_DATA_MAX_BYTES. A path that does not exist passes: the
+ * caller's open reports it. The trace and empirical readers also count the
+ * bytes they read, since a file may grow after the check. */
+int gs__data_check(const char *path, const gs_node *at, const char *key, gs_diag *d);
+
 /* The type named name, or NULL. */
 const gs_dist_type *gs_dist_lookup(const char *name);
 

@@ -22,7 +22,11 @@
  * rule is ours: it follows the usual reading of "time to return within a
  * tolerance of the pre-fault level and stay there" of the metastability
  * literature (Bronson et al., "Metastable Failures in Distributed Systems",
- * HotOS 2021), made precise in docs/results.md. */
+ * HotOS 2021), made precise in docs/results.md.
+ *
+ * A pilot run for `warmup: auto` (sim/warmup.c) adds each client answer's
+ * latency to a bin of its arrival time: two adds per answer, into arrays
+ * the caller sized, and one untaken branch in other runs. */
 #include "engine.h"
 
 #include <math.h>
@@ -38,6 +42,7 @@
 #include "source.h"
 #include "stats.h"
 #include "units.h"
+#include "warmup.h"
 
 #define ENGINE_TARGET UINT32_MAX
 #define MAX_DIRECT_DEPTH 32
@@ -71,6 +76,10 @@ typedef struct fault {
     gs_time at, end;
 } fault;
 
+/* Windows a replication with scheduled faults keeps for recovery_time (32
+ * bytes each). */
+#define MAX_RECOVERY_WINDOWS 10000000L
+
 /* What recovery_time needs of one sample window. */
 typedef struct window_sum {
     double   p99;                 /* seconds; NaN when nothing was answered */
@@ -101,8 +110,12 @@ struct gs_world {
     gs_time        stall_at;
     uint64_t       same_time_max;   /* more than this: time has stopped */
     uint64_t       next_id;
+    size_t         max_in_flight;   /* simulation.max_in_flight */
+    size_t         peak_in_flight;  /* most requests alive at once */
+    int            over_limit;      /* stopped at max_in_flight */
     uint64_t       events;
     gs_time        hop_constant;    /* network.latency when deterministic, else -1 */
+    gs_pilot      *pilot;           /* NULL unless a pilot run for warmup: auto */
     gs_source_stats sys;
 };
 
@@ -119,11 +132,20 @@ gs_source_stats *gs__world_stats(gs_ctx *ctx) { return &ctx->world->sys; }
 gs_request *gs__request_new(gs_ctx *ctx)
 {
     gs_world *w = ctx->world;
+    /* An overloaded open system grows its queues without end; stopping
+     * here gives the user a message instead of the machine's OOM killer. */
+    if (w->requests.live >= w->max_in_flight) {
+        w->over_limit = 1;
+        fail(w, GS_EINVAL);
+        return NULL;
+    }
     gs_request *r = gs_pool_get(&w->requests);
     if (!r) {
         fail(w, GS_ENOMEM);
         return NULL;
     }
+    if (w->requests.live > w->peak_in_flight)
+        w->peak_in_flight = w->requests.live;
     memset(r, 0, sizeof *r);
     r->id = w->next_id++;
     return r;
@@ -260,6 +282,18 @@ void gs_attempt_abandon(gs_ctx *ctx, gs_request *attempt)
 
 void gs_attempt_free(gs_ctx *ctx, gs_request *attempt) { gs__request_free(ctx, attempt); }
 
+/* A client request that arrived at `arrival` is answered at `at`. A deadline
+ * that passes while the answer travels back is not checked: the pilot only
+ * needs the trend of the latency. */
+static void pilot_record(gs_pilot *p, gs_time arrival, gs_time at)
+{
+    size_t k = (size_t)(arrival / p->bin);
+    if (k >= p->nbins)
+        return;
+    p->sum[k] += gs_time_to_s(at - arrival);
+    p->count[k]++;
+}
+
 void gs_answer(gs_ctx *ctx, gs_component *from, gs_request *r, gs_outcome o)
 {
     gs_world *w = ctx->world;
@@ -289,6 +323,8 @@ void gs_answer(gs_ctx *ctx, gs_component *from, gs_request *r, gs_outcome o)
         }
         return;
     }
+    if (w->pilot && gs_outcome_answered(o))
+        pilot_record(w->pilot, r->t_arrival, gs_time_add(ctx->now, back));
     if (back == 0) {
         gs__source_deliver(ctx, &w->comps[r->source], r, o);
         return;
@@ -404,6 +440,40 @@ static int read_faults(gs_world *w, gs_diag *d)
     return GS_OK;
 }
 
+/* A replication with scheduled faults keeps a summary of every sample
+ * window for recovery_time. */
+static int windows_fit(const gs_scenario *sc, gs_diag *d)
+{
+    size_t n = gs_trace_samples(sc);
+    if (n <= MAX_RECOVERY_WINDOWS)
+        return GS_OK;
+    const gs_node *sim = gs_map_get(gs_doc_root(sc->doc), "simulation");
+    const gs_node *si = sim ? gs_map_get(sim, "sample_interval") : NULL;
+    const gs_node *du = sim ? gs_map_get(sim, "duration") : NULL;
+    return gs_error_at(d, si,
+                       "sample_interval: recovery_time follows the scheduled faults in windows "
+                       "of sample_interval, and %s over duration %s makes %zu of them, more "
+                       "than the limit of %ld; use a sample_interval of at least %.6gs",
+                       si && si->value ? si->value : "?", du && du->value ? du->value : "?", n,
+                       MAX_RECOVERY_WINDOWS,
+                       gs_time_to_s(sc->duration) / (double)MAX_RECOVERY_WINDOWS);
+}
+
+int gs_run_check(const gs_scenario *sc, gs_diag *d)
+{
+    /* A world is large (histograms): not on the stack. */
+    gs_world *w = gs_calloc(1, sizeof *w);
+    if (!w)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    w->sc = sc;
+    int rc = read_faults(w, d);
+    if (rc == GS_OK && w->nfaults > 0)
+        rc = windows_fit(sc, d);
+    gs_free(w->faults);
+    gs_free(w);
+    return rc;
+}
+
 static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag *d)
 {
     memset(w, 0, sizeof *w);
@@ -411,6 +481,7 @@ static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag 
     w->rep = rep;
     gs_cal_init(&w->cal);
     gs_pool_init(&w->requests, sizeof(gs_request), 512);
+    w->max_in_flight = (size_t)sc->max_in_flight;
     w->ctx.world = w;
     w->ctx.warmup = sc->warmup;
     w->ctx.duration = sc->duration;
@@ -456,6 +527,8 @@ static int world_init(gs_world *w, const gs_scenario *sc, uint64_t rep, gs_diag 
     w->nsamples = gs_trace_samples(sc);
     int rc = read_faults(w, d);
     if (rc)
+        return rc;
+    if (w->nfaults > 0 && (rc = windows_fit(sc, d)))
         return rc;
     if (w->nfaults > 0 && w->nsamples > 0) {
         w->win = gs_calloc(w->nsamples, sizeof *w->win);
@@ -702,14 +775,35 @@ int gs_trace_column(const gs_scenario *sc, size_t col, const char **component,
     return GS_EINVAL;
 }
 
+static int run_one(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_trace *trace,
+                   gs_run_info *info, const gs_tick *tick, gs_pilot *pilot, gs_diag *d);
+
 int gs_run_replication_traced(const gs_scenario *sc, uint64_t rep, gs_metrics *m,
                               gs_trace *trace, gs_run_info *info, const gs_tick *tick,
                               gs_diag *d)
+{
+    int rc = gs_warmup_resolve(sc, 1, d);
+    return rc ? rc : run_one(sc, rep, m, trace, info, tick, NULL, d);
+}
+
+int gs__run_pilot(const gs_scenario *sc, uint64_t rep, gs_pilot *p, gs_diag *d)
+{
+    if (sc->warmup != 0)
+        return gs_error(d, GS_EINTERNAL, "a pilot run needs warm-up 0");
+    gs_metrics m = {0};
+    int rc = run_one(sc, rep, &m, NULL, NULL, NULL, p, d);
+    gs_metrics_release(&m);
+    return rc;
+}
+
+static int run_one(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_trace *trace,
+                   gs_run_info *info, const gs_tick *tick, gs_pilot *pilot, gs_diag *d)
 {
     gs_world *w = gs_malloc(sizeof *w);
     if (!w)
         return gs_error(d, GS_ENOMEM, "out of memory");
     int rc = world_init(w, sc, rep, d);
+    w->pilot = pilot;
     /* Intervals are sampled for the trace and for recovery_time; an
      * untraced run without scheduled faults pays nothing for them. */
     if (rc == GS_OK && (trace || w->win)) {
@@ -724,7 +818,17 @@ int gs_run_replication_traced(const gs_scenario *sc, uint64_t rep, gs_metrics *m
     }
     if (rc == GS_OK) {
         run(w, tick);
-        if (w->status == GS_EINVAL)
+        if (w->over_limit)
+            rc = gs_error_at(d, sc->max_in_flight_node,
+                             "max_in_flight: replication %llu reached %ld requests in flight at "
+                             "t = %.9gs: the offered load exceeds what the system serves (a "
+                             "queue without `capacity` grows without end), or the limit is "
+                             "too low for this scenario; bound the queues with `capacity`, "
+                             "shorten `duration`, or raise simulation.max_in_flight (each "
+                             "request in flight takes about %d bytes; docs/scenarios.md, "
+                             "\"Limits\")", (unsigned long long)rep, sc->max_in_flight,
+                             gs_time_to_s(w->ctx.now), GS_BYTES_PER_REQUEST);
+        else if (w->status == GS_EINVAL)
             rc = gs_error(d, GS_EINVAL, "%s: replication %llu: simulated time stopped advancing "
                           "at t = %.9gs (%llu events at one instant): a loop that "
                           "takes no time, e.g. closed users with think 0 whose requests are "
@@ -757,6 +861,7 @@ int gs_run_replication_traced(const gs_scenario *sc, uint64_t rep, gs_metrics *m
     if (info) {
         info->events = w->events;
         info->requests = w->next_id;
+        info->peak_in_flight = w->peak_in_flight;
         info->calendar_bytes = gs_cal_bytes(&w->cal);
     }
     world_release(w);

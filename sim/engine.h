@@ -115,7 +115,13 @@ typedef struct gs_run_info {
     uint64_t events;            /* events handled */
     uint64_t requests;          /* requests created */
     size_t   calendar_bytes;    /* bytes held by the calendar at the end */
+    size_t   peak_in_flight;    /* most requests (and attempts) alive at once */
 } gs_run_info;
+
+/* What one request in flight costs a replication, measured (the request
+ * object, its share of the calendar and of a component's queue; tests/
+ * test_limits.c checks it): for messages and docs/scenarios.md. */
+#define GS_BYTES_PER_REQUEST 250
 
 /* Told now and then (every 65536 events) during a run how far it has got:
  * the share of the simulated duration done, 1 while draining. */
@@ -162,10 +168,32 @@ int gs_trace_column(const gs_scenario *sc, size_t col, const char **component,
  * them, traced or not. */
 int gs_run_replication(const gs_scenario *sc, uint64_t rep, gs_metrics *m,
                        gs_run_info *info, const gs_tick *tick, gs_diag *d);
-/* The same, also filling trace (NULL: none). */
+/* The same, also filling trace (NULL: none). With `warmup: auto` the first
+ * run of sc chooses the warm-up (gs_warmup_resolve(), sim/warmup.h). */
 int gs_run_replication_traced(const gs_scenario *sc, uint64_t rep, gs_metrics *m,
                               gs_trace *trace, gs_run_info *info, const gs_tick *tick,
                               gs_diag *d);
+
+/* What a pilot run for `warmup: auto` records (sim/warmup.c): for each bin
+ * of arrival times [k bin, (k+1) bin), k < nbins, the sum of the latencies
+ * (seconds, to the answer's arrival at the client) of the requests arriving
+ * in it that were answered, and their count. The caller allocates and zeroes
+ * sum and count. */
+typedef struct gs_pilot {
+    gs_time   bin;
+    size_t    nbins;
+    double   *sum;
+    uint64_t *count;
+} gs_pilot;
+
+/* Run replication rep of sc (whose warm-up must still be 0) recording p;
+ * its metrics are thrown away. GS_OK or a replication's error. */
+int gs__run_pilot(const gs_scenario *sc, uint64_t rep, gs_pilot *p, gs_diag *d);
+
+/* What a replication of sc would refuse before it starts (the limits of
+ * docs/scenarios.md that depend on more than one key), so that a run can
+ * refuse it before allocating anything. GS_OK, GS_EINVAL or GS_ENOMEM. */
+int gs_run_check(const gs_scenario *sc, gs_diag *d);
 
 /* A GPU pool produced the first (last = 0) or the last (last = 1) output
  * token of r now: the time is recorded on the request its client sent,

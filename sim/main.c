@@ -30,6 +30,7 @@
 #include "sim/scenario.h"
 #include "sim/sweep.h"
 #include "sim/sweep_run.h"
+#include "sim/warmup.h"
 
 enum { EXIT_OK = 0, EXIT_WRITE = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
@@ -518,6 +519,9 @@ static int simulate(const options *o, gs_scenario **sc, size_t n, gs_results *re
                 res[s] = more;
             if (rc)
                 return rc;
+            char note[320];
+            if (!have && !o->quiet && gs_warmup_note(sc[s], note, sizeof note))
+                fprintf(stderr, "gatesim: %s: %s\n", sc[s]->name, note);
         }
         have = want;
         double need;

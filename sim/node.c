@@ -699,7 +699,9 @@ static int on_end(builder *b)
     frame *f = &b->frames[--b->nframes];
     gs_node *n = f->node;
     size_t count = b->nscratch - f->first;
-    gs_node **kids = b->scratch + f->first;
+    /* An empty collection before any other node has no scratch array yet,
+     * and NULL + 0 is undefined. */
+    gs_node **kids = count ? b->scratch + f->first : NULL;
     if (n->kind == GS_NODE_MAP) {
         n->len = n->cap = count / 2;
         if (n->len) {

@@ -12,8 +12,10 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "node.h"
 #include "scenario.h"
 #include "stats.h"
+#include "warmup.h"
 
 double gs_wall_seconds(void)
 {
@@ -68,6 +70,8 @@ int gs_results_append(gs_results *r, gs_results *more, gs_diag *d)
     r->total.requests += more->total.requests;
     if (more->total.calendar_bytes > r->total.calendar_bytes)
         r->total.calendar_bytes = more->total.calendar_bytes;
+    if (more->total.peak_in_flight > r->total.peak_in_flight)
+        r->total.peak_in_flight = more->total.peak_in_flight;
     r->wall_s += more->wall_s;
     return GS_OK;
 }
@@ -136,6 +140,39 @@ int gs_replicate_traced(const gs_scenario *sc, long first, long nreps, int threa
     return replicate(sc, first, nreps, threads, 1, progress, progress_arg, out, d);
 }
 
+/* Every replication's time series stays in memory until results.h5 is
+ * written, so their total is bounded (docs/scenarios.md, "Limits") rather
+ * than left to the machine's OOM killer. */
+static int series_fit(const gs_scenario *sc, long nreps, gs_diag *d)
+{
+    double bytes = (double)nreps * (double)gs_trace_samples(sc) * (double)gs_trace_ncols(sc) *
+                   sizeof(double);
+    if (bytes <= GS_MAX_SERIES_BYTES)
+        return GS_OK;
+    const gs_node *sim = gs_map_get(gs_doc_root(sc->doc), "simulation");
+    const gs_node *at = sim ? gs_map_get(sim, "sample_interval") : NULL;
+    return gs_error_at(d, at, "sample_interval: the time series of %ld replications (%zu "
+                       "samples of %zu columns each) would take %.3g GB, more than the limit "
+                       "of %.3g GB; raise sample_interval or run fewer replications",
+                       nreps, gs_trace_samples(sc), gs_trace_ncols(sc), bytes / 1e9,
+                       GS_MAX_SERIES_BYTES / 1e9);
+}
+
+/* Per-replication values of every metric are kept (for the intervals and
+ * results.h5): a few dozen bytes per component and replication. */
+static int values_fit(const gs_scenario *sc, long first, long nreps, gs_diag *d)
+{
+    double cells = (double)(first + nreps) * (double)sc->nall;
+    if (cells <= GS_MAX_REPLICATION_CELLS)
+        return GS_OK;
+    const gs_node *sim = gs_map_get(gs_doc_root(sc->doc), "simulation");
+    const gs_node *at = sim ? gs_map_get(sim, "replications") : NULL;
+    return gs_error_at(d, at, "replications: %ld replications of %zu components keep %.3g "
+                       "values of each metric, more than the limit of %.3g (replications x "
+                       "components); run fewer replications", first + nreps, sc->nall, cells,
+                       GS_MAX_REPLICATION_CELLS);
+}
+
 /* Traces for nreps replications of sc, or NULL when out of memory. */
 static gs_trace *traces_new(const gs_scenario *sc, long nreps)
 {
@@ -165,6 +202,11 @@ static int replicate(const gs_scenario *sc, long first, long nreps, int threads,
 {
     memset(out, 0, sizeof *out);
     double t0 = gs_wall_seconds();
+    /* The pilots of warmup: auto run here, on all the threads, rather than
+     * in the first replication that needs them while the others wait. */
+    int rc0 = gs_warmup_resolve(sc, threads, d);
+    if (rc0)
+        return rc0;
     gs_metrics *per = gs_calloc((size_t)nreps, sizeof *per);
     gs_run_info *info = gs_calloc((size_t)nreps, sizeof *info);
     progress_state ps = {.fn = progress, .arg = progress_arg, .n = nreps};
@@ -177,7 +219,11 @@ static int replicate(const gs_scenario *sc, long first, long nreps, int threads,
     gs_diag_init(&failure);
     long failed_at = nreps;
     int rc = GS_OK;
-    gs_trace *traces = traced ? traces_new(sc, nreps) : NULL;
+    gs_trace *traces = NULL;
+    if ((rc = gs_run_check(sc, d)) || (traced && (rc = series_fit(sc, nreps, d))) ||
+        (rc = values_fit(sc, first, nreps, d)))
+        goto out_free;
+    traces = traced ? traces_new(sc, nreps) : NULL;
     if (!per || !info || !ps.mine || (traced && !traces)) {
         rc = gs_error(d, GS_ENOMEM, "out of memory");
         goto out_free;
@@ -249,6 +295,8 @@ static int replicate(const gs_scenario *sc, long first, long nreps, int threads,
         out->total.requests += info[i].requests;
         if (info[i].calendar_bytes > out->total.calendar_bytes)
             out->total.calendar_bytes = info[i].calendar_bytes;
+        if (info[i].peak_in_flight > out->total.peak_in_flight)
+            out->total.peak_in_flight = info[i].peak_in_flight;
     }
     out->wall_s = gs_wall_seconds() - t0;
     out->traces = traces;

@@ -27,6 +27,12 @@ typedef struct gs_results {
  * five times a second while they run. */
 typedef void (*gs_progress_fn)(void *arg, long finished, long total, double share);
 
+/* The most bytes the time series of a traced run's replications may take
+ * together (they are all kept for results.h5). */
+#define GS_MAX_SERIES_BYTES 2e9
+/* The most (replication, component) pairs a run may keep metrics for. */
+#define GS_MAX_REPLICATION_CELLS 1e7
+
 /* Run replications first .. first + nreps - 1 of sc on `threads` threads
  * (<= 0: all cores). Caller releases out with gs_results_release(). */
 int gs_replicate(const gs_scenario *sc, long first, long nreps, int threads,

@@ -26,7 +26,8 @@ struct gs_build {
 static const char *const top_keys[] = {
     "name", "description", "simulation", "network", "workload", "components", NULL};
 static const char *const sim_keys[] = {
-    "duration", "warmup", "replications", "seed", "confidence", "sample_interval", NULL};
+    "duration", "warmup", "replications", "seed", "confidence", "sample_interval",
+    "max_in_flight", NULL};
 static const char *const net_keys[] = {"latency", "connect_timeout", NULL};
 static const char *const wl_keys[] = {
     "name", "class", "arrivals", "deadline", "keys", "prompt_tokens", "output_tokens",
@@ -50,12 +51,23 @@ static const char *const trace_keys[] = {
 /* The clock counts nanoseconds: faster arrivals would all fall on one
  * tick. */
 #define MAX_RATE 1e9
-/* The alias table costs 16 bytes a key, shared by all replications. */
+/* The alias table costs 16 bytes a key, shared by all replications. The
+ * bound is on all workloads together: per workload, a few hundred bytes of
+ * scenario could ask for gigabytes. */
 #define MAX_KEYS 10000000L
 /* States of an mmpp are written by hand; more than this is a mistake. */
 #define MAX_MMPP_STATES 64
 /* A trace costs up to 24 bytes a row, shared by all replications. */
 #define MAX_TRACE_ROWS 10000000L
+/* Each component costs a few kilobytes per replication (docs/scenarios.md,
+ * "Limits"); a hundred thousand is past any architecture drawn by hand. */
+#define MAX_COMPONENTS 100000L
+/* simulation.max_in_flight: the default keeps one replication of an
+ * overloaded scenario under about 2.5 GB (the measured cost of a request
+ * in flight is in docs/scenarios.md); the ceiling keeps the count in the
+ * request's 32-bit bookkeeping. */
+#define DEFAULT_MAX_IN_FLIGHT "10000000"
+#define MAX_MAX_IN_FLIGHT 1000000000L
 
 gs_doc *gs_build_doc(gs_build *b) { return b->sc->doc; }
 
@@ -136,8 +148,15 @@ static int load_simulation(gs_scenario *sc, gs_node *root, gs_diag *d)
         return rc;
     if ((rc = positive_time(sc->doc, m, "duration", NULL, &sc->duration, d)))
         return rc;
-    double warm;
-    if ((rc = gs_cfg_seconds(sc->doc, m, "warmup", "0s", &warm, d)))
+    /* `auto` stays in the document, so the resolved scenario reloads as it
+     * was written; the run chooses the time (sim/warmup.c). */
+    const gs_node *wn = gs_map_get(m, "warmup");
+    sc->warmup_auto = wn && wn->kind == GS_NODE_SCALAR && strcmp(wn->value, "auto") == 0;
+    double warm = 0;
+    if (!sc->warmup_auto && wn && wn->kind == GS_NODE_SCALAR && gs_parse_time(wn->value, &warm))
+        return gs_error_at(d, wn, "warmup: expected a time such as 30s, or auto, got '%s'",
+                           wn->value);
+    if (!sc->warmup_auto && (rc = gs_cfg_seconds(sc->doc, m, "warmup", "0s", &warm, d)))
         return rc;
     sc->warmup = gs_time_from_s(warm);
     if (sc->warmup >= sc->duration)
@@ -162,7 +181,17 @@ static int load_simulation(gs_scenario *sc, gs_node *root, gs_diag *d)
         return gs_error_at(d, gs_map_get(m, "confidence"),
                            "confidence: must be between 0 and 1 (e.g. 0.95), got %s",
                            gs_map_get(m, "confidence")->value);
-    return positive_time(sc->doc, m, "sample_interval", "1s", &sc->sample_interval, d);
+    if ((rc = positive_time(sc->doc, m, "sample_interval", "1s", &sc->sample_interval, d)))
+        return rc;
+    if ((rc = gs_cfg_long(sc->doc, m, "max_in_flight", DEFAULT_MAX_IN_FLIGHT,
+                          &sc->max_in_flight, d)))
+        return rc;
+    sc->max_in_flight_node = gs_map_get(m, "max_in_flight");
+    if (sc->max_in_flight < 1 || sc->max_in_flight > MAX_MAX_IN_FLIGHT)
+        return gs_error_at(d, sc->max_in_flight_node,
+                           "max_in_flight: must be between 1 and %ld, got %ld",
+                           MAX_MAX_IN_FLIGHT, sc->max_in_flight);
+    return GS_OK;
 }
 
 static int load_network(gs_scenario *sc, gs_node *root, gs_diag *d)
@@ -670,9 +699,14 @@ static int trace_parse(trace_reader *tr, FILE *f, struct csv_parser *cp)
     char buf[65536];
     size_t n;
     int ended = 0;
+    long long total = 0;
     tr->line = 1;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0 && !tr->rc) {
         size_t off = 0;
+        total += (long long)n;
+        if (total > GS_DATA_MAX_BYTES)
+            return gs_error_at(tr->d, tr->at, "file: '%s' is larger than %lld bytes, the limit "
+                               "for one data file", tr->path, GS_DATA_MAX_BYTES);
         while (off < n && !tr->rc) {
             const char *nl = memchr(buf + off, '\n', n - off);
             size_t len = nl ? (size_t)(nl - (buf + off)) + 1 : n - off;
@@ -747,6 +781,8 @@ static int load_trace(gs_scenario *sc, gs_workload *w, gs_node *am, gs_diag *d)
         return gs_error_at(d, tr.at, "file: expected the path of a CSV file (at most %zu "
                            "characters)", sizeof path - 1);
     tr.path = path;
+    if ((rc = gs__data_check(path, tr.at, "file", d)))
+        return rc;
     FILE *f = fopen(path, "rb");
     if (!f)
         return gs_error_at(d, tr.at, "file: cannot open '%s' (relative paths are read from the "
@@ -853,6 +889,13 @@ static int load_keys(gs_scenario *sc, gs_workload *w, gs_node *wm, gs_diag *d)
     if (!(w->zipf >= 0 && w->zipf <= 10))
         return gs_error_at(d, gs_map_get(km, "zipf"), "zipf: must be between 0 (uniform) and "
                            "10, got %s", gs_map_get(km, "zipf")->value);
+    long before = 0;
+    for (const gs_workload *o = sc->workloads; o < w; o++)
+        before += o->key_count;
+    if (w->key_count > MAX_KEYS - before)
+        return gs_error_at(d, gs_map_get(km, "count"), "count: the workloads together may have "
+                           "at most %ld keys (16 bytes each), and the ones before this have "
+                           "%ld; got %ld", MAX_KEYS, before, w->key_count);
     double *p = gs_malloc((size_t)w->key_count * sizeof *p);
     if (!p)
         return gs_error(d, GS_ENOMEM, "out of memory");
@@ -973,6 +1016,9 @@ static int declare_components(gs_scenario *sc, gs_node *root, gs_diag *d)
                            "settings, found %s", gs_node_kind_name(cm->kind));
     if (cm->len == 0)
         return gs_error_at(d, cm, "components: no components declared");
+    if (cm->len > MAX_COMPONENTS)
+        return gs_error_at(d, cm, "components: %zu declared, more than the limit of %ld",
+                           cm->len, MAX_COMPONENTS);
     size_t nw = 0;
     gs_node *wl = gs_map_get(root, "workload");
     if (wl && wl->kind == GS_NODE_SEQ)

@@ -55,9 +55,18 @@ struct gs_scenario {
     const char  *name;
     const char  *description;
     gs_time      duration, warmup, sample_interval;
+    /* warmup: auto (sim/warmup.c): warmup is 0 until the first run sets it
+     * to MSER-5's choice, then warmup_ready is 1 and warmup_note says how
+     * the choice went; both are touched only inside gs_warmup_resolve(). */
+    int          warmup_auto, warmup_ready, warmup_note;
     long         replications;
     uint64_t     seed;
     double       confidence;
+    /* Requests alive at once in one replication (client requests and
+     * attempts); past it the replication stops with an error naming
+     * max_in_flight_node, instead of running the machine out of memory. */
+    long         max_in_flight;
+    const gs_node *max_in_flight_node;
     gs_dist      latency;          /* one network hop, seconds */
     gs_time      connect_timeout;
     size_t       nclasses;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "alloc.h"
 #include "error.h"
@@ -342,6 +343,15 @@ static int read_base(gs_sweep *sw, gs_sweep_base *b, const gs_node *n, gs_diag *
     gs_free(dir);
     size_t len;
     int err = 0;
+    /* A device, FIFO or directory would be read without end or block. */
+    struct stat st;
+    const char *probe_path = beside && stat(beside, &st) == 0 ? beside : p;
+    if (stat(probe_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        int rc = gs_error_at(d, n, "base: '%s' is not a regular file; expected a YAML scenario",
+                             probe_path);
+        gs_free(beside);
+        return rc;
+    }
     if (beside) {
         b->text = read_file(beside, &len);
         if (b->text) {
@@ -588,24 +598,14 @@ static int read_plots(gs_sweep *sw, const gs_node *root, gs_diag *d)
     return GS_OK;
 }
 
-int gs_sweep_load(const char *path, const char *const *sets, size_t nsets, long replications,
-                  long seed, int threads, gs_sweep **out, gs_diag *d)
+/* Load the sweep whose text sw->text (len bytes and a NUL) came from path;
+ * frees sw on failure. */
+static int load_text(gs_sweep *sw, const char *path, size_t len, long replications, long seed,
+                     int threads, gs_sweep **out, gs_diag *d)
 {
-    *out = NULL;
-    gs_sweep *sw = gs_calloc(1, sizeof *sw);
-    if (!sw)
-        return gs_error(d, GS_ENOMEM, "out of memory");
-    sw->sets = sets;
-    sw->nsets = nsets;
     axis *axes = NULL;
-    size_t naxes = 0, len = 0;
+    size_t naxes = 0;
     int rc;
-    sw->text = read_file(path, &len);
-    if (!sw->text) {
-        rc = gs_error(d, GS_EINVAL, "%s: cannot read the sweep file: %s", path,
-                      strerror(errno));
-        goto fail;
-    }
     if (strspn(sw->text, " \t\r\n") == len) {
         rc = gs_error(d, GS_EINVAL, "%s:1:1: the file is empty; expected a sweep mapping with "
                       "keys base, grid and replications (docs/hpc.md)", path);
@@ -695,6 +695,46 @@ fail:
     gs_free(axes);
     gs_sweep_free(sw);
     return rc;
+}
+
+int gs_sweep_load(const char *path, const char *const *sets, size_t nsets, long replications,
+                  long seed, int threads, gs_sweep **out, gs_diag *d)
+{
+    *out = NULL;
+    gs_sweep *sw = gs_calloc(1, sizeof *sw);
+    if (!sw)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    sw->sets = sets;
+    sw->nsets = nsets;
+    size_t len = 0;
+    sw->text = read_file(path, &len);
+    if (!sw->text) {
+        int rc = gs_error(d, GS_EINVAL, "%s: cannot read the sweep file: %s", path,
+                          strerror(errno));
+        gs_sweep_free(sw);
+        return rc;
+    }
+    return load_text(sw, path, len, replications, seed, threads, out, d);
+}
+
+int gs_sweep_load_string(const char *text, size_t len, const char *src,
+                         const char *const *sets, size_t nsets, long replications, long seed,
+                         int threads, gs_sweep **out, gs_diag *d)
+{
+    *out = NULL;
+    gs_sweep *sw = gs_calloc(1, sizeof *sw);
+    if (!sw)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    sw->sets = sets;
+    sw->nsets = nsets;
+    sw->text = gs_malloc(len + 1);
+    if (!sw->text) {
+        gs_sweep_free(sw);
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    }
+    memcpy(sw->text, text, len);
+    sw->text[len] = '\0';
+    return load_text(sw, src, len, replications, seed, threads, out, d);
 }
 
 void gs_sweep_free(gs_sweep *sw)

@@ -80,6 +80,13 @@ typedef struct gs_sweep {
 int gs_sweep_load(const char *path, const char *const *sets, size_t nsets, long replications,
                   long seed, int threads, gs_sweep **out, gs_diag *d);
 
+/* gs_sweep_load() for text in memory (len bytes; copied), named src in
+ * messages; bases are looked for beside src (its directory, which need
+ * not hold a file of that name) and then from the working directory. */
+int gs_sweep_load_string(const char *text, size_t len, const char *src,
+                         const char *const *sets, size_t nsets, long replications, long seed,
+                         int threads, gs_sweep **out, gs_diag *d);
+
 void gs_sweep_free(gs_sweep *sw);
 
 /* The base, point and replication of work item i (0 <= i < nitems). */

@@ -59,6 +59,19 @@ bad)
     [ -s "$root/tests/bad/empty.yaml" ] && fail "empty.yaml must be empty"
     echo "$n bad scenarios rejected with exit 2 and their position"
     ;;
+bad-run)
+    # Scenarios that load but ask for more than a run may hold (docs/scenarios.md,
+    # "Limits"): exit 2 with the key's position, and no results written.
+    n=0
+    for f in "$root"/tests/bad-run/*.yaml; do
+        "$gatesim" check "$f" >/dev/null || fail "$f: check refused it; it must load"
+        bad_input run "$f" -q --no-plots -o "$scratch/bad-run"
+        [ -e "$scratch/bad-run/summary.csv" ] && fail "$f: a refused run wrote summary.csv"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 3 ] || fail "only $n scenarios over the limits"
+    echo "ok: $n scenarios over the run limits stopped with exit 2 and their position"
+    ;;
 bad-set)
     s=$root/scenarios/single-gateway-basic.yaml
     err=$("$gatesim" check "$s" --set components.gw.servers=abc 2>&1 >/dev/null); rc=$?
