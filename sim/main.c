@@ -393,7 +393,7 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
             return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (o->max_reps && !o->precision && strcmp(cmd, "capacity") != 0)
+    if (o->max_reps && o->precision == 0.0 && strcmp(cmd, "capacity") != 0)
         return usage_error(cmd, "--max-replications: only meaningful with --precision; use -r "
                            "N for a fixed number%s", "");
     if (wants_scenario == SCENARIOS) {
@@ -496,9 +496,9 @@ static int simulate(const options *o, gs_scenario **sc, size_t n, gs_results *re
 {
     long have = 0, want = sc[0]->replications;
     long max = o->max_reps ? o->max_reps : DEFAULT_MAX_REPS;
-    if (o->precision && want < 2)
+    if (o->precision != 0.0 && want < 2)
         want = 2;
-    if (o->precision && want > max)
+    if (o->precision != 0.0 && want > max)
         want = max;
     memset(res, 0, n * sizeof *res);
     for (;;) {
@@ -525,7 +525,7 @@ static int simulate(const options *o, gs_scenario **sc, size_t n, gs_results *re
         }
         have = want;
         double need;
-        if (!o->precision || have >= max ||
+        if (o->precision == 0.0 || have >= max ||
             precise_enough(res, n, sc[0]->confidence, o->precision, &need))
             break;
         /* Aim a little past the estimate, which is itself noisy, and at most
@@ -537,7 +537,7 @@ static int simulate(const options *o, gs_scenario **sc, size_t n, gs_results *re
         if (want > max)
             want = max;
     }
-    if (o->precision && !o->quiet) {
+    if (o->precision != 0.0 && !o->quiet) {
         double need;
         if (!precise_enough(res, n, sc[0]->confidence, o->precision, &need))
             fprintf(stderr, "gatesim: warning: precision %g not reached after %ld replications "
