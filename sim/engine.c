@@ -447,9 +447,8 @@ static int windows_fit(const gs_scenario *sc, gs_diag *d)
     size_t n = gs_trace_samples(sc);
     if (n <= MAX_RECOVERY_WINDOWS)
         return GS_OK;
-    const gs_node *sim = gs_map_get(gs_doc_root(sc->doc), "simulation");
-    const gs_node *si = sim ? gs_map_get(sim, "sample_interval") : NULL;
-    const gs_node *du = sim ? gs_map_get(sim, "duration") : NULL;
+    const gs_node *si = gs_scenario_setting(sc, "sample_interval");
+    const gs_node *du = gs_scenario_setting(sc, "duration");
     return gs_error_at(d, si,
                        "sample_interval: recovery_time follows the scheduled faults in windows "
                        "of sample_interval, and %s over duration %s makes %zu of them, more "
@@ -819,7 +818,7 @@ static int run_one(const gs_scenario *sc, uint64_t rep, gs_metrics *m, gs_trace 
     if (rc == GS_OK) {
         run(w, tick);
         if (w->over_limit)
-            rc = gs_error_at(d, sc->max_in_flight_node,
+            rc = gs_error_at(d, gs_scenario_setting(sc, "max_in_flight"),
                              "max_in_flight: replication %llu reached %ld requests in flight at "
                              "t = %.9gs: the offered load exceeds what the system serves (a "
                              "queue without `capacity` grows without end), or the limit is "

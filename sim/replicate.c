@@ -12,7 +12,6 @@
 
 #include "alloc.h"
 #include "error.h"
-#include "node.h"
 #include "scenario.h"
 #include "stats.h"
 #include "warmup.h"
@@ -149,9 +148,8 @@ static int series_fit(const gs_scenario *sc, long nreps, gs_diag *d)
                    sizeof(double);
     if (bytes <= GS_MAX_SERIES_BYTES)
         return GS_OK;
-    const gs_node *sim = gs_map_get(gs_doc_root(sc->doc), "simulation");
-    const gs_node *at = sim ? gs_map_get(sim, "sample_interval") : NULL;
-    return gs_error_at(d, at, "sample_interval: the time series of %ld replications (%zu "
+    return gs_error_at(d, gs_scenario_setting(sc, "sample_interval"),
+                       "sample_interval: the time series of %ld replications (%zu "
                        "samples of %zu columns each) would take %.3g GB, more than the limit "
                        "of %.3g GB; raise sample_interval or run fewer replications",
                        nreps, gs_trace_samples(sc), gs_trace_ncols(sc), bytes / 1e9,
@@ -165,9 +163,8 @@ static int values_fit(const gs_scenario *sc, long first, long nreps, gs_diag *d)
     double cells = (double)(first + nreps) * (double)sc->nall;
     if (cells <= GS_MAX_REPLICATION_CELLS)
         return GS_OK;
-    const gs_node *sim = gs_map_get(gs_doc_root(sc->doc), "simulation");
-    const gs_node *at = sim ? gs_map_get(sim, "replications") : NULL;
-    return gs_error_at(d, at, "replications: %ld replications of %zu components keep %.3g "
+    return gs_error_at(d, gs_scenario_setting(sc, "replications"),
+                       "replications: %ld replications of %zu components keep %.3g "
                        "values of each metric, more than the limit of %.3g (replications x "
                        "components); run fewer replications", first + nreps, sc->nall, cells,
                        GS_MAX_REPLICATION_CELLS);

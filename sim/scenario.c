@@ -186,9 +186,8 @@ static int load_simulation(gs_scenario *sc, gs_node *root, gs_diag *d)
     if ((rc = gs_cfg_long(sc->doc, m, "max_in_flight", DEFAULT_MAX_IN_FLIGHT,
                           &sc->max_in_flight, d)))
         return rc;
-    sc->max_in_flight_node = gs_map_get(m, "max_in_flight");
     if (sc->max_in_flight < 1 || sc->max_in_flight > MAX_MAX_IN_FLIGHT)
-        return gs_error_at(d, sc->max_in_flight_node,
+        return gs_error_at(d, gs_map_get(m, "max_in_flight"),
                            "max_in_flight: must be between 1 and %ld, got %ld",
                            MAX_MAX_IN_FLIGHT, sc->max_in_flight);
     return GS_OK;
@@ -1252,6 +1251,12 @@ int gs_scenario_load_grid(const char *text, const char *src, const char *const *
         return rc;
     }
     return finish_load(sc, sets, nsets, ov, nov, out, d);
+}
+
+const gs_node *gs_scenario_setting(const gs_scenario *sc, const char *key)
+{
+    const gs_node *sim = gs_map_get(gs_doc_root(sc->doc), "simulation");
+    return sim ? gs_map_get(sim, key) : NULL;
 }
 
 void gs_scenario_free(gs_scenario *sc)

@@ -64,9 +64,9 @@ struct gs_scenario {
     double       confidence;
     /* Requests alive at once in one replication (client requests and
      * attempts); past it the replication stops with an error naming
-     * max_in_flight_node, instead of running the machine out of memory. */
+     * simulation.max_in_flight, instead of running the machine out of
+     * memory. */
     long         max_in_flight;
-    const gs_node *max_in_flight_node;
     gs_dist      latency;          /* one network hop, seconds */
     gs_time      connect_timeout;
     size_t       nclasses;
@@ -107,6 +107,11 @@ int gs_scenario_load_grid(const char *text, const char *src, const char *const *
                           gs_diag *d);
 
 void gs_scenario_free(gs_scenario *sc);
+
+/* The node of simulation.KEY (defaults are filled in, so every key of the
+ * section has one), for messages about a limit that a run finds; NULL
+ * only for a key the section does not have. */
+const gs_node *gs_scenario_setting(const gs_scenario *sc, const char *key);
 
 /* Print the resolved scenario (defaults filled in) as YAML. */
 int gs_scenario_emit(const gs_scenario *sc, FILE *f);
