@@ -116,7 +116,9 @@ static int fill(gs_h5_scenario *h, owned *o, gs_scenario *sc, const gs_results *
         snprintf(o->columns[c], l, "%s/%s", comp, name);
     }
     *h = (gs_h5_scenario){
-        .name = sc->name, .yaml = o->yaml, .confidence = sc->confidence, .nrep = nrep,
+        .name = sc->name, .yaml = o->yaml, .confidence = sc->confidence,
+        .warmup_s = gs_time_to_s(sc->warmup), .duration_s = gs_time_to_s(sc->duration),
+        .warmup_method = sc->warmup_auto ? "mser-5" : "fixed", .nrep = nrep,
         .nmetrics = nm, .component = res->component, .metric = res->name,
         .values = o->values, .mean = o->mean, .ci_low = o->lo, .ci_high = o->hi,
         .stddev = o->sd, .n = o->n, .nbuckets = nb, .bucket_lo_s = o->blo,

@@ -286,6 +286,10 @@ static int write_scenario_data(const writer *w, hid_t scen, const gs_h5_scenario
 
     if ((rc = attr_u64(w, scen, "", "replications", (uint64_t)s->nrep)) != GS_OK
         || (rc = attr_double(w, scen, "", "confidence", s->confidence)) != GS_OK
+        || (rc = attr_double(w, scen, "", "warmup_s", s->warmup_s)) != GS_OK
+        || (rc = attr_double(w, scen, "", "duration_s", s->duration_s)) != GS_OK
+        || (rc = attr_string(w, scen, "", "warmup_method",
+                             s->warmup_method ? s->warmup_method : "fixed")) != GS_OK
         || (rc = put(w, scen, "scenario_yaml", w->str, w->str, 0, NULL, &yaml, NULL)) != GS_OK
         || (rc = make_subgroups(w, scen)) != GS_OK)
         return rc;

@@ -14,7 +14,7 @@
 #include "sim/types.h"
 
 /* The root attribute "format_version" of files this writer produces. */
-#define GS_H5_FORMAT_VERSION "1"
+#define GS_H5_FORMAT_VERSION "2"
 
 /* One scenario's results. Everything is borrowed for the duration of
  * gs_h5_write(); arrays may be NULL only where their length is 0. Strings
@@ -24,6 +24,11 @@ typedef struct gs_h5_scenario {
                                         no '/', not "." */
     const char *yaml;                /* the resolved scenario text */
     double      confidence;          /* of the summary's intervals, e.g. 0.95 */
+    /* The observation window [warmup_s, duration_s) and how its start was
+     * chosen: "fixed" (simulation.warmup) or "mser-5" (warmup: auto), whose
+     * choice the resolved YAML cannot say. */
+    double      warmup_s, duration_s;
+    const char *warmup_method;
 
     /* Per-replication metrics: values[r * nmetrics + m] is metric m
      * (component[m], metric[m]) of replication r; NaN where a replication

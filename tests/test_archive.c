@@ -32,6 +32,56 @@ static void read_doubles(hid_t f, const char *path, double *out)
     H5Dclose(ds);
 }
 
+static double attr_f64(hid_t f, const char *obj, const char *name)
+{
+    double v = -1;
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0);
+    H5Aclose(a);
+    return v;
+}
+
+static int attr_is(hid_t f, const char *obj, const char *name, const char *want)
+{
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    char *got = NULL;
+    int ok = a >= 0 && H5Aread(a, t, &got) >= 0 && got && strcmp(got, want) == 0;
+    H5free_memory(got);
+    H5Tclose(t);
+    H5Aclose(a);
+    return ok;
+}
+
+/* With `warmup: auto` the YAML says "auto"; the file must say what MSER-5
+ * chose, or the observation window of the archived numbers is lost. */
+static void check_auto_warmup(const char *dir)
+{
+    gs_scenario *sc = harness_load(
+        "name: auto\n"
+        "simulation: {duration: 40s, warmup: auto, replications: 2}\n"
+        "workload: [{name: a, arrivals: {process: poisson, rate: 400/s}, entry: gw}]\n"
+        "components:\n"
+        "  gw: {type: gateway, servers: 1, service: {dist: exponential, mean: 2ms}}\n");
+    gs_results res;
+    gs_diag d;
+    gs_diag_init(&d);
+    CHECK_EQ(gs_replicate_traced(sc, 0, 2, 2, NULL, NULL, &res, &d), GS_OK);
+    char path[64];
+    snprintf(path, sizeof path, "%s/auto.h5", dir);
+    CHECK_EQ(gs_archive_write(path, &sc, &res, 1, &d), GS_OK);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0);
+    CHECK(attr_is(f, "/scenarios/auto", "warmup_method", "mser-5"));
+    CHECK(attr_f64(f, "/scenarios/auto", "warmup_s") == gs_time_to_s(sc->warmup));
+    CHECK(attr_f64(f, "/scenarios/auto", "duration_s") == 40);
+    H5Fclose(f);
+    unlink(path);
+    gs_results_release(&res);
+}
+
 int main(void)
 {
     const char *yaml =
@@ -57,6 +107,9 @@ int main(void)
     size_t m = res.nmetrics, ns = gs_trace_samples(sc), nc = gs_trace_ncols(sc);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     CHECK(f >= 0);
+    CHECK(attr_is(f, "/scenarios/arch", "warmup_method", "fixed"));
+    CHECK(attr_f64(f, "/scenarios/arch", "warmup_s") == 2);
+    CHECK(attr_f64(f, "/scenarios/arch", "duration_s") == 20);
     hsize_t dims[3];
     CHECK_EQ(dims_of(f, "/scenarios/arch/replications/values", dims), 2);
     CHECK(dims[0] == 3 && dims[1] == m);
@@ -95,6 +148,7 @@ int main(void)
         CHECK_NEAR((double)total, answered, 0.5);
     }
     H5Fclose(f);
+    check_auto_warmup(dir);
     H5close();
     unlink(path);
     rmdir(dir);

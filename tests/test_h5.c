@@ -129,6 +129,7 @@ static void fill(gs_h5_scenario sc[3])
 
     sc[0] = (gs_h5_scenario){
         .name = "alpha", .yaml = a_yaml, .confidence = 0.95,
+        .warmup_s = 12.5, .duration_s = 600, .warmup_method = "mser-5",
         .nrep = A_REP, .nmetrics = A_MET, .component = a_component, .metric = a_metric,
         .values = a_values, .mean = a_mean, .ci_low = a_lo, .ci_high = a_hi, .stddev = a_sd,
         .n = a_n, .nbuckets = A_BUCK, .bucket_lo_s = a_blo, .bucket_hi_s = a_bhi,
@@ -287,6 +288,9 @@ static void check_scenario(hid_t file, const gs_h5_scenario *s)
         return;
     }
     CHECK(attr_double(g, "confidence") == s->confidence);
+    CHECK(attr_double(g, "warmup_s") == s->warmup_s);
+    CHECK(attr_double(g, "duration_s") == s->duration_s);
+    check_attr_string(g, "warmup_method", s->warmup_method ? s->warmup_method : "fixed");
     hid_t attr = H5Aopen(g, "replications", H5P_DEFAULT);
     uint64_t nrep = 0;
     CHECK(attr >= 0 && H5Aread(attr, H5T_NATIVE_UINT64, &nrep) >= 0);
@@ -359,7 +363,7 @@ static void check_file(const char *path, const gs_h5_scenario *sc, size_t n)
     if (file < 0)
         return;
     check_attr_string(file, "gatesim_version", GATESIM_VERSION);
-    check_attr_string(file, "format_version", "1");
+    check_attr_string(file, "format_version", GS_H5_FORMAT_VERSION);
     hid_t top = H5Gopen2(file, "scenarios", H5P_DEFAULT);
     H5G_info_t info;
     CHECK(top >= 0 && H5Gget_info(top, &info) >= 0);

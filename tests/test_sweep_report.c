@@ -19,9 +19,11 @@
 
 #include <hdf5.h>
 
+#include "analysis/h5.h"
 #include "analysis/plot.h"
 #include "analysis/report.h"
 #include "analysis/summary.h"
+#include "analysis/h5.h"
 #include "analysis/sweep_report.h"
 #include "sim/alloc.h"
 #include "sim/error.h"
@@ -436,7 +438,7 @@ static void check_h5(const char *path, const gs_sweep_result *s)
     CHECK(file >= 0);
     if (file < 0)
         return;
-    check_attr_string(file, "format_version", "1");
+    check_attr_string(file, "format_version", GS_H5_FORMAT_VERSION);
     check_attr_string(file, "kind", "sweep");
     check_attr_string(file, "name", s->name);
     double conf = 0;
