@@ -137,7 +137,7 @@ void gs__station_release(gs_component *c)
     if (!st->inst)
         return;
     for (size_t i = 0; i < st->ninst; i++)
-        gs_free(st->inst[i].ring);
+        gs_fifo_release(&st->inst[i].q);
     gs_free(st->inst);
     st->inst = NULL;
 }
@@ -146,34 +146,6 @@ static void levels(gs_station *st, gs_time now)
 {
     gs_timeavg_set(&st->busy_avg, now, (double)st->busy);
     gs_timeavg_set(&st->queue_avg, now, (double)st->waiting);
-}
-
-/* The ring's capacity is a power of two, so that wrapping is a mask, not a
- * division, on every queued request. */
-static int push(gs_station_inst *in, gs_request *r)
-{
-    if (in->len == in->cap) {
-        size_t cap = in->cap ? 2 * in->cap : 16;
-        gs_request **ring = gs_malloc(cap * sizeof *ring);
-        if (!ring)
-            return GS_ENOMEM;
-        for (size_t i = 0; i < in->len; i++)
-            ring[i] = in->ring[(in->head + i) & (in->cap - 1)];
-        gs_free(in->ring);
-        in->ring = ring;
-        in->cap = cap;
-        in->head = 0;
-    }
-    in->ring[(in->head + in->len++) & (in->cap - 1)] = r;
-    return GS_OK;
-}
-
-static gs_request *pop(gs_station_inst *in)
-{
-    gs_request *r = in->ring[in->head];
-    in->head = (in->head + 1) & (in->cap - 1);
-    in->len--;
-    return r;
 }
 
 /* The completion event's arg carries the instance in its low 32 bits and,
@@ -217,9 +189,9 @@ static size_t choose(gs_station *st, const gs_station_conf *sc, gs_component *c)
     case GS_BALANCE_SHORTEST_QUEUE: {
         /* Fewest present; ties go to the lowest index, deterministically. */
         size_t best = 0;
-        long best_n = st->inst[0].busy + (long)st->inst[0].len;
+        long best_n = st->inst[0].busy + (long)st->inst[0].q.len;
         for (size_t i = 1; i < st->ninst; i++) {
-            long n = st->inst[i].busy + (long)st->inst[i].len;
+            long n = st->inst[i].busy + (long)st->inst[i].q.len;
             if (n < best_n) {
                 best = i;
                 best_n = n;
@@ -267,8 +239,8 @@ static void arrive(gs_station *st, const gs_station_conf *sc, gs_component *c, g
         st->arrivals++;
     if (in->busy < sc->servers) {
         begin_service(st, sc, c, ctx, in, r, idx);
-    } else if (sc->capacity < 0 || (long)in->len < sc->capacity) {
-        if (push(in, r) != GS_OK) {
+    } else if (sc->capacity < 0 || (long)in->q.len < sc->capacity) {
+        if (gs_fifo_push(&in->q, r) != GS_OK) {
             gs_ctx_fail(ctx, GS_ENOMEM);
             return;
         }
@@ -297,8 +269,8 @@ static void depart(gs_station *st, const gs_station_conf *sc, gs_component *c, g
         st->completed++;
         gs_tally_add(&st->response, gs_time_to_s(ctx->now - r->t_enter));
     }
-    if (in->len) {
-        gs_request *q = pop(in);
+    if (in->q.len) {
+        gs_request *q = gs_fifo_pop(&in->q);
         st->waiting--;
         begin_service(st, sc, c, ctx, in, q, idx);
     }
@@ -323,8 +295,8 @@ static void go_down(gs_station *st, gs_component *c, gs_ctx *ctx)
     for (size_t k = 0; k < st->ninst; k++) {
         gs_station_inst *in = &st->inst[k];
         in->busy = 0;
-        while (in->len) {
-            gs_request *r = pop(in);
+        while (in->q.len) {
+            gs_request *r = gs_fifo_pop(&in->q);
             st->waiting--;
             gs_answer(ctx, c, r, GS_OUT_ERROR);
         }

@@ -10,6 +10,7 @@
 #include "sim/calendar.h"
 #include "sim/component.h"
 #include "sim/dist.h"
+#include "sim/fifo.h"
 #include "sim/stats.h"
 #include "held.h"
 
@@ -39,8 +40,7 @@ typedef struct gs_station_conf {
 } gs_station_conf;
 
 typedef struct gs_station_inst {
-    gs_request **ring;      /* waiting requests, FIFO */
-    size_t       head, len, cap;
+    gs_fifo      q;         /* waiting requests */
     long         busy;
 } gs_station_inst;
 

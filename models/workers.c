@@ -32,6 +32,7 @@
 #include "sim/dist.h"
 #include "sim/engine.h"
 #include "sim/error.h"
+#include "sim/fifo.h"
 #include "sim/node.h"
 #include "sim/stats.h"
 #include "sim/units.h"
@@ -58,8 +59,7 @@ typedef struct workers_conf {
 } workers_conf;
 
 typedef struct workers {
-    gs_request **ring;       /* waiting messages, FIFO; capacity a power of two */
-    size_t       head, len, cap;
+    gs_fifo      q;          /* waiting messages */
     long         count;      /* workers that take new messages */
     long         busy;
     long         want;       /* desired at the last check */
@@ -165,7 +165,7 @@ static long present(const workers *w) { return w->busy > w->count ? w->busy : w-
 static void levels(workers *w, gs_time now)
 {
     gs_timeavg_set(&w->busy_avg, now, (double)w->busy);
-    gs_timeavg_set(&w->queue_avg, now, (double)w->len);
+    gs_timeavg_set(&w->queue_avg, now, (double)w->q.len);
     gs_timeavg_set(&w->workers_avg, now, (double)present(w));
 }
 
@@ -190,34 +190,7 @@ static int start(gs_component *c, gs_ctx *ctx)
 static void release(gs_component *c)
 {
     workers *w = c->state;
-    gs_free(w->ring);
-    w->ring = NULL;
-}
-
-static int push(workers *w, gs_request *r)
-{
-    if (w->len == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 16;
-        gs_request **ring = gs_malloc(cap * sizeof *ring);
-        if (!ring)
-            return GS_ENOMEM;
-        for (size_t i = 0; i < w->len; i++)
-            ring[i] = w->ring[(w->head + i) & (w->cap - 1)];
-        gs_free(w->ring);
-        w->ring = ring;
-        w->cap = cap;
-        w->head = 0;
-    }
-    w->ring[(w->head + w->len++) & (w->cap - 1)] = r;
-    return GS_OK;
-}
-
-static gs_request *pop(workers *w)
-{
-    gs_request *r = w->ring[w->head];
-    w->head = (w->head + 1) & (w->cap - 1);
-    w->len--;
-    return r;
+    gs_fifo_release(&w->q);
 }
 
 static void begin(workers *w, const workers_conf *wc, gs_component *c, gs_ctx *ctx,
@@ -233,8 +206,8 @@ static void begin(workers *w, const workers_conf *wc, gs_component *c, gs_ctx *c
 /* Idle workers take waiting messages, oldest first. */
 static void dispatch(workers *w, const workers_conf *wc, gs_component *c, gs_ctx *ctx)
 {
-    while (w->len && w->busy < w->count)
-        begin(w, wc, c, ctx, pop(w));
+    while (w->q.len && w->busy < w->count)
+        begin(w, wc, c, ctx, gs_fifo_pop(&w->q));
 }
 
 static void arrive(workers *w, const workers_conf *wc, gs_component *c, gs_ctx *ctx,
@@ -250,7 +223,7 @@ static void arrive(workers *w, const workers_conf *wc, gs_component *c, gs_ctx *
         w->arrivals++;
     if (w->busy < w->count) {
         begin(w, wc, c, ctx, r);
-    } else if (push(w, r) != GS_OK) {
+    } else if (gs_fifo_push(&w->q, r) != GS_OK) {
         gs_ctx_fail(ctx, GS_ENOMEM);
         return;
     }
@@ -275,7 +248,7 @@ static void depart(workers *w, const workers_conf *wc, gs_component *c, gs_ctx *
 
 static long desired(const workers *w, const workers_conf *wc)
 {
-    double n = ceil((double)w->len / wc->target_depth);
+    double n = ceil((double)w->q.len / wc->target_depth);
     if (n < (double)wc->min)
         return wc->min;
     if (n > (double)wc->max)
@@ -390,7 +363,7 @@ static void sample(const gs_component *c, const gs_ctx *ctx, double *out)
     (void)ctx;
     const workers *w = c->state;
     out[0] = (double)present(w);
-    out[1] = (double)w->len;
+    out[1] = (double)w->q.len;
     out[2] = (double)w->busy;
 }
 
