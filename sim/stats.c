@@ -188,12 +188,18 @@ double gs_hist_quantile(const gs_hist *h, double q)
     uint64_t seen = 0;
     size_t i = 0;
     for (; i < GS_HIST_BUCKETS; i++) {
-        seen += h->bucket[i];
-        if (seen >= rank)
+        if (seen + h->bucket[i] >= rank)
             break;
+        seen += h->bucket[i];
     }
     assert(i < GS_HIST_BUCKETS);
     uint64_t lo, w;
     bucket_range(i, &lo, &w);
-    return (double)lo + (double)(w - 1) / 2.0;
+    /* The bucket's c values are taken as spread evenly over its integers,
+     * the j-th at the centre of the j-th of c equal parts. Reporting the
+     * bucket's midpoint instead made a percentile a step function of the
+     * data: replications whose p50 fell in one bucket all reported the same
+     * number, and their confidence interval had zero width. */
+    double j = (double)(rank - seen), c = (double)h->bucket[i];
+    return (double)lo + (double)(w - 1) * (j - 0.5) / c;
 }

@@ -4,11 +4,15 @@
  * The histogram keeps values (e.g. latencies in nanoseconds) in buckets of
  * 2^GS_HIST_SUB_BITS = 64 sub-buckets per power of two. Values 0 .. 127 have
  * a bucket each (exact). A value v >= 128 with highest set bit e lies in a
- * bucket of width w = 2^(e-6) starting at lo >= 64 w; the bucket reports the
- * midpoint m = lo + (w - 1) / 2 of its integers lo .. lo + w - 1, so for every
- * integer v of the bucket
- *     |m - v| <= (w - 1) / 2 < w / 2 <= lo / 128 <= v / 128,
- * i.e. |m - v| / v < 1/128 = GS_HIST_REL_ERROR (< 0.79 %), strictly. */
+ * bucket of width w = 2^(e-6) starting at lo >= 64 w. A quantile is read by
+ * spreading the c values of its bucket evenly over the bucket's integers
+ * lo .. lo + w - 1 (the j-th at lo + (w - 1)(j - 1/2)/c), so the reported m
+ * and the true order statistic v lie in the same bucket and
+ *     |m - v| <= w - 1 < w <= lo / 64 <= v / 64,
+ * i.e. |m - v| / v < 1/64 = GS_HIST_REL_ERROR (< 1.6 %), strictly. The
+ * even spread is what a smooth density looks like inside one bucket, so the
+ * usual error is far smaller, and the estimate moves with the data rather
+ * than in steps of a bucket. */
 #ifndef GS_SIM_STATS_H
 #define GS_SIM_STATS_H
 
@@ -58,7 +62,7 @@ double gs_timeavg_mean(const gs_timeavg *a, gs_time t);
 #define GS_HIST_BUCKETS ((64 - GS_HIST_SUB_BITS + 1) * GS_HIST_SUB)
 /* Strict bound on the relative error |reported - v| / v of a reported
  * quantile against any value v of its bucket (see the top of this file). */
-#define GS_HIST_REL_ERROR (1.0 / (2.0 * GS_HIST_SUB))
+#define GS_HIST_REL_ERROR (1.0 / GS_HIST_SUB)
 
 typedef struct gs_hist {
     uint64_t count;
@@ -70,9 +74,9 @@ void gs_hist_init(gs_hist *h);
  * no loop, no floating point. */
 void gs_hist_add(gs_hist *h, int64_t v);
 void gs_hist_merge(gs_hist *a, const gs_hist *b);
-/* The q-quantile (0 <= q <= 1) as the midpoint of the bucket holding the
- * ceil(q * count)-th smallest value (the smallest for q = 0); q * count
- * within a relative 1e-9 of an integer counts as that integer, so that the
+/* The q-quantile (0 <= q <= 1): the ceil(q * count)-th smallest value (the
+ * smallest for q = 0), placed inside its bucket as described at the top of
+ * this file; q * count within a relative 1e-9 of an integer counts as that integer, so that the
  * 0.7-quantile of 10 values is the 7th. q outside [0, 1] is clamped. NaN when
  * empty or q is NaN. Values below 2^(GS_HIST_SUB_BITS + 1) are exact. */
 double gs_hist_quantile(const gs_hist *h, double q);
