@@ -100,6 +100,7 @@ double gs_timeavg_mean(const gs_timeavg *a, gs_time t)
 void gs_hist_init(gs_hist *h)
 {
     h->count = 0;
+    h->min = h->max = 0;
     for (size_t i = 0; i < GS_HIST_BUCKETS; i++)
         h->bucket[i] = 0;
 }
@@ -123,14 +124,26 @@ static inline uint64_t clamp_value(int64_t v)
 
 void gs_hist_add(gs_hist *h, int64_t v)
 {
-    h->bucket[index_of(clamp_value(v))]++;
-    h->count++;
+    uint64_t u = clamp_value(v);
+    h->bucket[index_of(u)]++;
+    /* Decided by count, not by sentinel values, so that a histogram zeroed
+     * with memset is as empty as one from gs_hist_init(). */
+    if (h->count++ == 0) {
+        h->min = h->max = u;
+    } else {
+        h->min = u < h->min ? u : h->min;
+        h->max = u > h->max ? u : h->max;
+    }
 }
 
 void gs_hist_merge(gs_hist *a, const gs_hist *b)
 {
     for (size_t i = 0; i < GS_HIST_BUCKETS; i++)
         a->bucket[i] += b->bucket[i];
+    if (b->count) {
+        a->min = a->count == 0 || b->min < a->min ? b->min : a->min;
+        a->max = a->count == 0 || b->max > a->max ? b->max : a->max;
+    }
     a->count += b->count;
 }
 
@@ -201,5 +214,13 @@ double gs_hist_quantile(const gs_hist *h, double q)
      * data: replications whose p50 fell in one bucket all reported the same
      * number, and their confidence interval had zero width. */
     double j = (double)(rank - seen), c = (double)h->bucket[i];
-    return (double)lo + (double)(w - 1) * (j - 0.5) / c;
+    double x = (double)lo + (double)(w - 1) * (j - 0.5) / c;
+    /* The extreme values are known exactly: no reading may pass them (all
+     * latencies equal must give that latency, not a point inside its
+     * bucket), and the smallest and largest order statistics are them. */
+    if (rank == 1 || x < (double)h->min)
+        x = (double)h->min;
+    if (rank == h->count || x > (double)h->max)
+        x = (double)h->max;
+    return x;
 }

@@ -10,6 +10,9 @@
  * and the true order statistic v lie in the same bucket and
  *     |m - v| <= w - 1 < w <= lo / 64 <= v / 64,
  * i.e. |m - v| / v < 1/64 = GS_HIST_REL_ERROR (< 1.6 %), strictly. The
+ * smallest and largest values are kept exactly, and a reading never goes
+ * beyond them (equal values give that value; the 1.0-quantile is the
+ * maximum). The
  * even spread is what a smooth density looks like inside one bucket, so the
  * usual error is far smaller, and the estimate moves with the data rather
  * than in steps of a bucket. */
@@ -66,6 +69,7 @@ double gs_timeavg_mean(const gs_timeavg *a, gs_time t);
 
 typedef struct gs_hist {
     uint64_t count;
+    uint64_t min, max;          /* of the values added; meaningless when count == 0 */
     uint64_t bucket[GS_HIST_BUCKETS];
 } gs_hist;
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -252,6 +253,34 @@ static void test_hist_quantiles(void)
     CHECK_NEAR(gs_hist_quantile(h, 1.0), 10.0, 0);
     gs_hist_add(h, -3);
     CHECK_NEAR(gs_hist_quantile(h, 0.0), 0.0, 0);
+
+    /* The extremes are exact, and equal values give that value at every
+     * quantile, not a point inside their bucket (D/D/1's latencies). */
+    CHECK_NEAR(gs_hist_quantile(ha, 0.0), (double)v[0], 0);
+    CHECK_NEAR(gs_hist_quantile(h, 1.0), 10.0, 0);
+    gs_hist_merge(ha, hb);
+    CHECK_NEAR(gs_hist_quantile(ha, 0.0), (double)v[0], 0);
+    CHECK_NEAR(gs_hist_quantile(ha, 1.0), (double)v[N - 1], 0);
+    gs_hist_init(h);
+    for (int i = 0; i < 1000; i++)
+        gs_hist_add(h, 1000003);
+    CHECK_NEAR(gs_hist_quantile(h, 0.5), 1000003.0, 0);
+    CHECK_NEAR(gs_hist_quantile(h, 0.999), 1000003.0, 0);
+    /* A histogram zeroed with memset (the engine's per-interval one) is
+     * empty too: its first value sets the extremes. */
+    memset(h, 0, sizeof *h);
+    gs_hist_add(h, 5000000);
+    CHECK_NEAR(gs_hist_quantile(h, 0.5), 5000000.0, 0);
+
+    /* Read inside the bucket, a quantile moves with the data: one more
+     * value in the median's bucket moves the median. */
+    gs_hist_init(h);
+    for (int i = 0; i < 100; i++)
+        gs_hist_add(h, 1000000 + 37 * i);
+    double m0 = gs_hist_quantile(h, 0.5);
+    gs_hist_add(h, 1000001);
+    gs_hist_add(h, 1000002);
+    CHECK(gs_hist_quantile(h, 0.5) != m0);
 
     gs_free(hb);
     gs_free(ha);
