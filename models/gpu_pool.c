@@ -1192,6 +1192,21 @@ static void report(const gs_component *c, const gs_ctx *ctx, gs_metrics *m)
               (double)(st->violations + (uint64_t)!tokens_balance(pc, st)));
 }
 
+/* What the queueing of a GPU pool looks like over time: requests waiting,
+ * GPUs running a pass, sequences on GPUs, KV cache tokens in use. */
+static const char *const series[] = {"queue", "busy", "sequences", "kv_tokens", "up", NULL};
+
+static void sample(const gs_component *c, const gs_ctx *ctx, double *out)
+{
+    (void)ctx;
+    const pool_state *st = c->state;
+    out[0] = (double)st->len;
+    out[1] = (double)st->busy;
+    out[2] = (double)st->held;
+    out[3] = (double)st->kv_used;
+    out[4] = st->fails && gs_failure_down(&st->fail) ? 0 : 1;
+}
+
 const gs_component_type gs_gpu_pool_type = {
     .name = "gpu_pool",
     .keys = keys,
@@ -1204,4 +1219,6 @@ const gs_component_type gs_gpu_pool_type = {
     .window = window,
     .report = report,
     .release = release,
+    .series = series,
+    .sample = sample,
 };

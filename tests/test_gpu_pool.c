@@ -26,6 +26,7 @@
 #include "kernels/kernels.h"
 #include "kernels/profile.h"
 #include "sim/alloc.h"
+#include "sim/replicate.h"
 #include "sim/stats.h"
 #include "tests/harness.h"
 
@@ -513,6 +514,56 @@ static void continuous_kv(void)
     check_ci(diff, 0, "tokens per second - 64.5 x arrivals per second");
 }
 
+/* The pool's time series stays within what the pool can hold: busy GPUs
+ * <= gpus, sequences <= gpus x max_batch, KV tokens <= gpus x
+ * kv_cache_tokens; and it is not empty under load. */
+static void series_bounds(void)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "simulation: {duration: 30s, warmup: 2s, replications: 2, sample_interval: 1s}\n"
+             "network: {latency: 0s}\n"
+             "workload: [{name: a, arrivals: {process: poisson, rate: 100/s},\n"
+             "            prompt_tokens: {dist: uniform, min: 1, max: 200},\n"
+             "            output_tokens: {dist: uniform, min: 1, max: 128}, entry: p}]\n"
+             "components:\n"
+             "  p: {type: gpu_pool, gpus: 2, model: deepseek-mini, kv_cache_tokens: 1500,\n"
+             "      batching: {policy: continuous, max_batch: 16, max_tokens: 256},\n"
+             "      service_time: {profile: %s}}\n", constant);
+    gs_scenario *sc = harness_load(yaml);
+    CHECK(sc != NULL);
+    if (!sc)
+        return;
+    const char *want[] = {"queue", "busy", "sequences", "kv_tokens", "up"};
+    const double most[] = {INFINITY, 2, 32, 3000, 1};
+    size_t col[5], nc = gs_trace_ncols(sc), ns = gs_trace_samples(sc);
+    for (size_t w = 0; w < 5; w++) {
+        col[w] = nc;
+        for (size_t k = 0; k < nc; k++) {
+            const char *comp, *name;
+            if (gs_trace_column(sc, k, &comp, &name) == GS_OK && strcmp(comp, "p") == 0 &&
+                strcmp(name, want[w]) == 0)
+                col[w] = k;
+        }
+        CHECK(col[w] < nc);
+    }
+    gs_results res;
+    gs_diag d;
+    gs_diag_init(&d);
+    CHECK_EQ(gs_replicate_traced(sc, 0, 2, 2, NULL, NULL, &res, &d), GS_OK);
+    double peak[5] = {0};
+    for (size_t r = 0; r < 2; r++)
+        for (size_t k = 0; k < ns; k++)
+            for (size_t w = 0; w < 5 && col[w] < nc; w++) {
+                double v = res.traces[r].series[k * nc + col[w]];
+                CHECK(v >= 0 && v <= most[w]);
+                peak[w] = v > peak[w] ? v : peak[w];
+            }
+    for (size_t w = 1; w < 5; w++)
+        CHECK(peak[w] > 0);
+    gs_results_release(&res);
+}
+
 /* A request that can never fit the KV cache is refused at once. */
 static void kv_refused(void)
 {
@@ -815,6 +866,7 @@ int main(void)
     static_exact();
     continuous_exact();
     continuous_kv();
+    series_bounds();
     kv_refused();
     batch_bounds();
     outage();
