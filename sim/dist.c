@@ -25,6 +25,7 @@
  * sigma^2 = ln(1 + cv^2), mu = ln(mean) - sigma^2 / 2. */
 #include "dist.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -723,12 +724,19 @@ static int read_values(const char *path, gs_dist_unit unit, const gs_node *fn, d
                              lineno, t);
             goto out;
         }
+        if (unit == GS_DIST_TIME && x > GS_SECONDS_MAX) {
+            rc = gs_error_at(d, fn, "file: %s:%ld: at most %.0fs (292 years), got '%.40s'",
+                             path, lineno, GS_SECONDS_MAX, t);
+            goto out;
+        }
+        /* Checked for every value, not only when the array grows: its
+         * capacity (doubling from 1024) is not the limit. */
+        if (len >= (size_t)EMPIRICAL_MAX_VALUES) {
+            rc = gs_error_at(d, fn, "file: %s: more than %ld values", path,
+                             EMPIRICAL_MAX_VALUES);
+            goto out;
+        }
         if (len == alloc) {
-            if (len >= (size_t)EMPIRICAL_MAX_VALUES) {
-                rc = gs_error_at(d, fn, "file: %s: more than %ld values", path,
-                                 EMPIRICAL_MAX_VALUES);
-                goto out;
-            }
             size_t grow = alloc ? 2 * alloc : 1024;
             double *nv = gs_realloc(v, grow * sizeof *v);
             if (!nv) {
@@ -780,8 +788,12 @@ static int empirical_configure(gs_dist *dist, gs_doc *doc, gs_node *map, gs_dist
     double mean = sum / (double)n, ss = 0;
     for (size_t i = 0; i < n; i++)
         ss += (v[i] - mean) * (v[i] - mean);
+    double hi = 0;
+    for (size_t i = 0; i < n; i++)
+        hi = v[i] > hi ? v[i] : hi;
     dist->p[0] = mean;
     dist->p[1] = ss / (double)n;
+    dist->p[2] = hi;
     dist->v = v;
     dist->n = n;
     return GS_OK;
@@ -880,6 +892,59 @@ static int unknown_dist(const gs_node *at, const char *name, gs_diag *d)
                        names);
 }
 
+/* ---- representable means ---------------------------------------------- */
+
+/* The largest mean a distribution may have: the clock's range for times
+ * (every draw of a larger mean would end up clamped at its end, so the
+ * scenario would silently simulate something else), any finite number for
+ * counts (their own bound is the caller's: token counts, GS_TOKENS_MAX). */
+static double mean_limit(gs_dist_unit unit)
+{
+    return unit == GS_DIST_TIME ? GS_SECONDS_MAX : DBL_MAX;
+}
+
+/* fix: what to do with key ("lower", "raise"). */
+static int too_large(const gs_node *map, const char *key, const char *fix, const char *why,
+                     gs_dist_unit unit, gs_diag *d)
+{
+    const gs_node *n = gs_map_get(map, key);
+    return gs_error_at(d, n ? n : map, "%s: too large to represent: %s %s, got %s; %s %s",
+                       key, why,
+                       unit == GS_DIST_TIME ? "exceeds the clock's 9223372036s (292 years)"
+                                            : "is not a finite number",
+                       n && n->value ? n->value : "?", fix, key);
+}
+
+/* The {mean, cv} forms are checked where they are read (the mean is given);
+ * the parametric forms are checked here, from the log of their mean so that
+ * the check itself cannot overflow. A Pareto's infinite mean (shape <= 1) is
+ * the heavy tail it was chosen for and stays allowed: its scale is a time
+ * already bounded by the reader. */
+static int check_representable(const gs_dist *dist, const gs_node *map, gs_dist_unit unit,
+                               gs_diag *d)
+{
+    double log_limit = log(mean_limit(unit));
+    if (dist->type == &lognormal_type && gs_map_get(map, "mu")) {
+        static const char why[] = "the lognormal's mean exp(mu + sigma^2/2)";
+        double mu = dist->p[0], s = dist->p[1];
+        if (!(mu + 0.5 * s * s <= log_limit))
+            return too_large(map, mu > log_limit ? "mu" : "sigma", "lower", why, unit, d);
+    }
+    if (dist->type == &weibull_type) {
+        static const char why[] = "the weibull's mean scale * Gamma(1 + 1/shape)";
+        /* Past 1/shape = 1e300 lngamma itself nears overflow (GSL would call
+         * its error handler); the mean is astronomically large long before. */
+        double inv = 1 / dist->p[0];
+        if (!(inv <= 1e300) || !(log(dist->p[1]) + gsl_sf_lngamma(1 + inv) <= log_limit))
+            return too_large(map, "shape", "raise", why, unit, d);
+    }
+    if (dist->type != &pareto_type && !(gs_dist_mean(dist) <= mean_limit(unit)))
+        return gs_error_at(d, map, "too large to represent: the distribution's mean %s",
+                           unit == GS_DIST_TIME ? "exceeds the clock's 9223372036s (292 years)"
+                                                : "is not a finite number");
+    return GS_OK;
+}
+
 /* ---- public ----------------------------------------------------------- */
 
 static void clear(gs_dist *dist)
@@ -901,16 +966,22 @@ void gs_dist_exponential(gs_dist *dist, double mean)
     dist->p[0] = mean;
 }
 
-static int configure_constant(gs_dist *dist, const gs_node *node, gs_dist_unit unit,
-                              gs_diag *d)
+/* A bare value has no key of its own: messages name the key it was written
+ * under (latency: -1ms), found in the document since callers hand over only
+ * the value. */
+static int configure_constant(gs_dist *dist, const gs_doc *doc, const gs_node *node,
+                              gs_dist_unit unit, gs_diag *d)
 {
+    const char *key = gs_doc_key_of(doc, node);
+    if (!key)
+        key = "value";
     double v;
-    int rc = unit == GS_DIST_TIME ? gs_node_seconds(node, "value", &v, d)
-                                  : gs_node_double(node, "value", &v, d);
+    int rc = unit == GS_DIST_TIME ? gs_node_seconds(node, key, &v, d)
+                                  : gs_node_double(node, key, &v, d);
     if (rc)
         return rc;
     if (!(v >= 0))
-        return gs_error_at(d, node, "value: must be >= 0, got %s", node->value);
+        return gs_error_at(d, node, "%s: must be >= 0, got %s", key, node->value);
     gs_dist_constant(dist, v);
     return GS_OK;
 }
@@ -922,7 +993,7 @@ int gs_dist_configure(gs_dist *dist, gs_doc *doc, gs_node *node, gs_dist_unit un
      * constant 0, so a caller that ignores the failure cannot crash. */
     clear(dist);
     if (node->kind == GS_NODE_SCALAR)
-        return configure_constant(dist, node, unit, d);
+        return configure_constant(dist, doc, node, unit, d);
     if (node->kind != GS_NODE_MAP)
         return gs_error_at(d, node, "expected a distribution: %s or a mapping such as "
                            "{dist: exponential, mean: %s}, got %s", constant_example(unit),
@@ -948,7 +1019,9 @@ int gs_dist_configure(gs_dist *dist, gs_doc *doc, gs_node *node, gs_dist_unit un
         return rc;
 
     dist->type = type;
-    if ((rc = type->configure(dist, doc, node, unit, d))) {
+    if ((rc = type->configure(dist, doc, node, unit, d)) ||
+        (rc = check_representable(dist, node, unit, d))) {
+        gs_dist_release(dist);
         clear(dist);
         return rc;
     }
@@ -968,6 +1041,17 @@ int gs_dist_is_constant(const gs_dist *dist)
     if (dist->type == &normal_type)
         return dist->p[1] == 0;
     return 0;
+}
+
+double gs_dist_max(const gs_dist *dist)
+{
+    if (gs_dist_is_constant(dist))
+        return gs_dist_mean(dist);
+    if (dist->type == &uniform_type)
+        return dist->p[1];
+    if (dist->type == &empirical_type)
+        return dist->p[2];
+    return INFINITY;
 }
 
 void gs_dist_release(gs_dist *dist)

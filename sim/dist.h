@@ -93,6 +93,16 @@ double gs_dist_variance(const gs_dist *dist);
  * gs_dist_mean(). */
 int gs_dist_is_constant(const gs_dist *dist);
 
+/* The largest value a draw can take: the value of a constant, max of a
+ * uniform, the largest value of an empirical file; INFINITY for the
+ * distributions with unbounded support. */
+double gs_dist_max(const gs_dist *dist);
+
+/* The most tokens a request may carry in prompt_tokens or output_tokens
+ * (10^7, above any model's context): a larger count would cost as many
+ * decode iterations as it has tokens and never finish. */
+#define GS_TOKENS_MAX 10000000.0
+
 /* Free what dist owns. Safe on a zeroed struct, on a constant, and twice. */
 void gs_dist_release(gs_dist *dist);
 

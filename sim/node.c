@@ -166,6 +166,9 @@ gs_node *gs_node_new_scalar(gs_doc *doc, const char *text, const gs_node *pos)
     if (!n->value)
         return NULL;
     n->is_default = 1;
+    /* An empty default (description: "") is the empty string, not a YAML
+     * null; quoted, it prints as '' and reads back as the same string. */
+    n->quoted = !text[0];
     return n;
 }
 
@@ -194,6 +197,28 @@ int gs_node_is_null(const gs_node *n)
     const char *v = n->value;
     return !v[0] || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
            strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/* Key of the first mapping under n (depth first, document order) whose
+ * value is the node target, or NULL. depth bounds the recursion like the
+ * loader's nesting limit. */
+static const char *key_of(const gs_node *n, const gs_node *target, int depth)
+{
+    if (!n || n->kind == GS_NODE_SCALAR || depth > 300)
+        return NULL;
+    for (size_t i = 0; i < n->len; i++) {
+        if (n->kind == GS_NODE_MAP && n->items[i] == target)
+            return n->keys[i]->value;
+        const char *k = key_of(n->items[i], target, depth + 1);
+        if (k)
+            return k;
+    }
+    return NULL;
+}
+
+const char *gs_doc_key_of(const gs_doc *doc, const gs_node *value)
+{
+    return doc && value ? key_of(doc->root, value, 0) : NULL;
 }
 
 /* ------------------------------------------------------------ map access */

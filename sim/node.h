@@ -93,6 +93,12 @@ int gs_doc_apply_node(gs_doc *doc, const char *path, const gs_node *value,
  * Returns GS_OK, GS_EIO (write error) or GS_ENOMEM. */
 int gs_doc_emit(const gs_doc *doc, FILE *f);
 
+/* The key under which value sits in doc (the first one in document order
+ * when aliases share value), or NULL (the root, a sequence item, a node not
+ * in doc, a NULL doc). Walks the whole tree: for error messages of readers
+ * that were handed a value without its key. The text lives in doc. */
+const char *gs_doc_key_of(const gs_doc *doc, const gs_node *value);
+
 /* Value of key in a mapping, or NULL when absent (or when map is not a
  * mapping). */
 gs_node *gs_map_get(const gs_node *map, const char *key);

@@ -10,6 +10,7 @@
 #include "scenario.h"
 
 #include <csv.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static const char *const trace_keys[] = {
 
 /* Upper bounds that keep a scenario from asking for more than a machine
  * has; each is stated in docs/scenarios.md. */
-#define MAX_REPLICATIONS 100000L
+#define MAX_REPLICATIONS GS_SCENARIO_MAX_REPLICATIONS
 #define MAX_USERS 10000000L
 /* The clock counts nanoseconds: faster arrivals would all fall on one
  * tick. */
@@ -127,12 +128,9 @@ static int positive_time(gs_doc *doc, gs_node *map, const char *key, const char 
                          gs_time *out, gs_diag *d)
 {
     double s;
-    int rc = gs_cfg_seconds(doc, map, key, dflt, &s, d);
+    int rc = gs_cfg_seconds_pos(doc, map, key, dflt, &s, d);
     if (rc)
         return rc;
-    if (!(s > 0))
-        return gs_error_at(d, gs_map_get(map, key), "%s: must be > 0, got %s", key,
-                           gs_map_get(map, key)->value);
     *out = gs_time_from_s(s);
     if (*out <= 0)
         return gs_error_at(d, gs_map_get(map, key),
@@ -173,7 +171,8 @@ static int load_simulation(gs_scenario *sc, gs_node *root, gs_diag *d)
     if ((rc = gs_cfg_long(sc->doc, m, "seed", "1", &seed, d)))
         return rc;
     if (seed < 0)
-        return gs_error_at(d, gs_map_get(m, "seed"), "seed: must be >= 0, got %ld", seed);
+        return gs_error_at(d, gs_map_get(m, "seed"), "seed: expected an integer from 0 to "
+                           "%ld, got %ld", LONG_MAX, seed);
     sc->seed = (uint64_t)seed;
     if ((rc = gs_cfg_double(sc->doc, m, "confidence", "0.95", &sc->confidence, d)))
         return rc;
@@ -245,6 +244,10 @@ int gs_build_ref(gs_build *b, gs_comp_conf *cc, gs_node *ref, const char *what,
         return gs_error_at(d, ref ? ref : cc->node,
                            "%s: expected the id of a component%s", what,
                            ref && ref->kind != GS_NODE_SCALAR ? ", found a mapping or sequence" : "");
+    /* next: ~ is no id at all, not a component named "~". */
+    if (gs_node_is_null(ref))
+        return gs_error_at(d, ref, "%s: expected the id of a component, got nothing (a YAML "
+                           "null)", what);
     long i = find_component(sc, ref->value);
     if (i < 0)
         return no_such_component(sc, ref, what, d);
@@ -916,6 +919,23 @@ static int load_tokens(gs_scenario *sc, gs_node *wm, const char *key, int *has, 
     int rc = gs_dist_configure(dist, sc->doc, n, GS_DIST_COUNT, d);
     if (rc)
         return rc;
+    /* Each output token is one decode iteration, so a count beyond any
+     * model's context would run without end. A bounded support is checked
+     * at its largest value, an unbounded one at its mean; a heavy tail's
+     * rare larger draws keep the cap of sim/source.c (docs/scenarios.md). */
+    double hi = gs_dist_max(dist), mean = gs_dist_mean(dist);
+    if (isfinite(hi) ? hi > GS_TOKENS_MAX : !(mean <= GS_TOKENS_MAX)) {
+        if (n->kind == GS_NODE_SCALAR)
+            rc = gs_error_at(d, n, "%s: at most %.0f tokens per request, got %s", key,
+                             GS_TOKENS_MAX, n->value);
+        else
+            rc = gs_error_at(d, n, "%s: at most %.0f tokens per request, got a %s of %.6g",
+                             key, GS_TOKENS_MAX, isfinite(hi) ? "largest value" : "mean",
+                             isfinite(hi) ? hi : mean);
+        gs_dist_release(dist);
+        gs_dist_constant(dist, 0);
+        return rc;
+    }
     *has = 1;
     return GS_OK;
 }

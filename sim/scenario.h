@@ -11,6 +11,10 @@
 #include "dist.h"
 #include "types.h"
 
+/* The most replications a scenario (simulation.replications) may ask for;
+ * the command line's -r checks against it too. */
+#define GS_SCENARIO_MAX_REPLICATIONS 100000L
+
 typedef enum gs_process {
     GS_PROC_POISSON,        /* exponential gaps at `rate` */
     GS_PROC_DETERMINISTIC,  /* one arrival every 1/rate */

@@ -169,7 +169,12 @@ static int bad(const gs_node *n, const char *what, const char *expect, gs_diag *
     return gs_error_at(d, n, "%s: expected %s, got '%s'", what, expect, n->value);
 }
 
-int gs_node_seconds(const gs_node *n, const char *what, double *out, gs_diag *d)
+/* A time that the nanosecond clock cannot hold would be clamped to its end
+ * by gs_time_from_s(), so a scenario asking for 1e10s would silently run
+ * for 292 years instead; it is refused. positive: 0 is refused too, and the
+ * message for a negative time names that bound rather than ">= 0". */
+static int read_seconds(const gs_node *n, const char *what, int positive, double *out,
+                        gs_diag *d)
 {
     int rc = need_value(n, what, EXPECT_TIME, d);
     if (rc)
@@ -177,10 +182,24 @@ int gs_node_seconds(const gs_node *n, const char *what, double *out, gs_diag *d)
     double s;
     if (gs_parse_time(n->value, &s))
         return bad(n, what, EXPECT_TIME, d);
-    if (s < 0)
-        return gs_error_at(d, n, "%s: must be >= 0, got %s", what, n->value);
+    if (positive ? !(s > 0) : s < 0)
+        return gs_error_at(d, n, "%s: must be %s, got %s", what, positive ? "> 0" : ">= 0",
+                           n->value);
+    if (s > GS_SECONDS_MAX)
+        return gs_error_at(d, n, "%s: at most %.0fs (292 years), got %s", what,
+                           GS_SECONDS_MAX, n->value);
     *out = s + 0.0; /* -0s reads as 0 */
     return GS_OK;
+}
+
+int gs_node_seconds(const gs_node *n, const char *what, double *out, gs_diag *d)
+{
+    return read_seconds(n, what, 0, out, d);
+}
+
+int gs_node_seconds_pos(const gs_node *n, const char *what, double *out, gs_diag *d)
+{
+    return read_seconds(n, what, 1, out, d);
 }
 
 int gs_node_rate(const gs_node *n, const char *what, double *out, gs_diag *d)
@@ -259,6 +278,11 @@ int gs_node_str(const gs_node *n, const char *what, const char **out, gs_diag *d
     if (n->kind != GS_NODE_SCALAR)
         return gs_error_at(d, n, "%s: expected a scalar value, found %s", what,
                            gs_node_kind_name(n->kind));
+    /* YAML reads `class: ~` as no value, not as the text "~"; taking the text
+     * would make a class, a name or a file called "~". Quoted "~" is a
+     * string and passes. */
+    if (gs_node_is_null(n))
+        return gs_error_at(d, n, "%s: expected a string, got nothing (a YAML null)", what);
     *out = n->value;
     return GS_OK;
 }
@@ -289,6 +313,14 @@ int gs_cfg_seconds(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
     gs_node *n = NULL;
     int rc = gs_cfg_node(doc, map, key, dflt, &n, d);
     return rc ? rc : gs_node_seconds(n, key, out, d);
+}
+
+int gs_cfg_seconds_pos(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
+                       double *out, gs_diag *d)
+{
+    gs_node *n = NULL;
+    int rc = gs_cfg_node(doc, map, key, dflt, &n, d);
+    return rc ? rc : gs_node_seconds_pos(n, key, out, d);
 }
 
 int gs_cfg_rate(gs_doc *doc, gs_node *map, const char *key, const char *dflt, double *out,

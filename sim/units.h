@@ -13,6 +13,10 @@
 
 typedef struct gs_doc gs_doc;
 
+/* The longest time a scenario may give, in seconds: whole seconds of the
+ * int64 nanosecond clock (gs_time). A longer one is refused, not clamped. */
+#define GS_SECONDS_MAX 9223372036.0
+
 /* Parse text; return 0 and set *seconds, or -1 when it is not a finite time
  * (negative times parse; callers check ranges). A decimal number (optional
  * sign, fraction, exponent; no hex, inf or nan), optional blanks, then a unit:
@@ -32,11 +36,17 @@ int gs_parse_rate(const char *text, double *per_s);
  * what names the key for the message (e.g. "servers"). Every reader fails
  * with "KEY: expected a scalar value, found a mapping" for a collection and,
  * except gs_node_str, with "KEY: missing value; expected ..." for an empty or
- * null scalar (or a NULL node). Ranges: seconds >= 0 ("KEY: must be >= 0, got
- * -2s"), rate > 0 ("KEY: must be > 0, got 0/s"), long: a decimal integer in
+ * null scalar (or a NULL node); gs_node_str fails with "KEY: expected a
+ * string, got nothing (a YAML null)" for a plain (unquoted) null scalar (~,
+ * null, empty; a quoted "~" is the string). Ranges: seconds >= 0 ("KEY:
+ * must be >= 0, got -2s") and at most GS_SECONDS_MAX ("KEY: at most
+ * 9223372036s (292 years), got 1e10s"), rate > 0 ("KEY: must be > 0, got 0/s"), long: a decimal integer in
  * the range of long ("4.0" is not one), double: finite, bool: true/false,
  * yes/no, on/off in any case. Quoted scalars are read the same way. */
 int gs_node_seconds(const gs_node *n, const char *what, double *out, gs_diag *d);
+/* The same for a time that must be > 0: 0 and negative times both fail with
+ * "KEY: must be > 0, got -1s". */
+int gs_node_seconds_pos(const gs_node *n, const char *what, double *out, gs_diag *d);
 int gs_node_rate(const gs_node *n, const char *what, double *out, gs_diag *d);
 int gs_node_long(const gs_node *n, const char *what, long *out, gs_diag *d);
 int gs_node_double(const gs_node *n, const char *what, double *out, gs_diag *d);
@@ -58,6 +68,8 @@ int gs_cfg_node(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
 
 int gs_cfg_seconds(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                    double *out, gs_diag *d);
+int gs_cfg_seconds_pos(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
+                       double *out, gs_diag *d);
 int gs_cfg_rate(gs_doc *doc, gs_node *map, const char *key, const char *dflt,
                 double *out, gs_diag *d);
 int gs_cfg_long(gs_doc *doc, gs_node *map, const char *key, const char *dflt,

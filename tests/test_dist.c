@@ -29,6 +29,7 @@
 #include "sim/node.h"
 #include "sim/rng.h"
 #include "tests/check.h"
+#include "tests/scratch.h"
 
 #define N_SAMPLES 200000
 #define SRC "t.yaml"
@@ -479,7 +480,20 @@ static void bad_inputs(void)
         "means: expected a sequence");
     bad("d: {dist: hyperexponential, means: [], probs: []}", T, "[]", "at least one phase");
     bad("d: {dist: hyperexponential, probs: [1]}", T, "{", "missing required key 'means'");
-    bad("d: -5ms", T, "-5ms", "value: must be >= 0, got -5ms");
+    /* A bare value is named by the key it was written under. */
+    bad("d: -5ms", T, "-5ms", "d: must be >= 0, got -5ms");
+    bad("d: 5ms", C, "5ms", "d: expected a number, got '5ms'");
+    bad("d: 1e10s", T, "1e10s", "d: at most 9223372036s (292 years), got 1e10s");
+    /* Parameters whose mean the clock cannot hold, and which one to change. */
+    bad("d: {dist: lognormal, mu: 1000, sigma: 1}", T, "1000", "mu: too large to represent");
+    bad("d: {dist: lognormal, mu: 0, sigma: 1e10}", T, "1e10", "sigma: too large to "
+        "represent: the lognormal's mean exp(mu + sigma^2/2) exceeds the clock's 9223372036s "
+        "(292 years), got 1e10; lower sigma");
+    bad("d: {dist: lognormal, mu: 800, sigma: 1}", C, "800", "mu: too large to represent");
+    bad("d: {dist: weibull, shape: 1e-300, scale: 1ms}", T, "1e-300", "shape: too large to "
+        "represent");
+    bad("d: {dist: weibull, shape: 0.01, scale: 1ms}", T, "0.01", "raise shape");
+    bad("d: {dist: exponential, mean: 1e10s}", T, "1e10s", "mean: at most 9223372036s");
     bad("d: soon", T, "soon", "soon");
     bad("d: [1ms, 2ms]", T, "[", "expected a distribution");
     bad("d: {dist: exponential, mean: 5ms}", C, "5ms", "5ms");
@@ -561,6 +575,78 @@ static void registry(void)
     }
 }
 
+/* gs_dist_max: the largest value of a bounded support, else INFINITY; a
+ * Pareto's infinite mean stays allowed (it is the heavy tail asked for). */
+static void largest_values(void)
+{
+    gs_dist x;
+    gs_doc *doc = good("d: {dist: uniform, min: 1, max: 7}", GS_DIST_COUNT, &x);
+    if (doc) {
+        CHECK(gs_dist_max(&x) == 7);
+        gs_dist_release(&x);
+        gs_doc_free(doc);
+    }
+    if ((doc = good("d: 42", GS_DIST_COUNT, &x))) {
+        CHECK(gs_dist_max(&x) == 42);
+        gs_doc_free(doc);
+    }
+    if ((doc = good("d: {dist: exponential, mean: 3}", GS_DIST_COUNT, &x))) {
+        CHECK(isinf(gs_dist_max(&x)));
+        gs_doc_free(doc);
+    }
+    if ((doc = good("d: {dist: pareto, shape: 0.5, scale: 1ms}", GS_DIST_TIME, &x))) {
+        CHECK(isinf(gs_dist_mean(&x)));
+        gs_doc_free(doc);
+    }
+    if ((doc = good("d: 9223372036s", GS_DIST_TIME, &x))) {
+        CHECK(gs_dist_mean(&x) == 9223372036.0);
+        gs_doc_free(doc);
+    }
+}
+
+/* Write n lines "K\n" (K = 1..n) to path; -1 on failure. */
+static int write_values(const char *path, long n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    for (long k = 1; k <= n; k++)
+        fprintf(f, "%ld\n", k % 1000);
+    return fclose(f) ? -1 : 0;
+}
+
+/* An empirical file holds at most 10^7 values: exactly 10^7 is read (its
+ * largest value is seen), one more is refused. The array grows by doubling,
+ * so a limit checked only when it grows let 10,000,001 through. */
+static void empirical_limit(void)
+{
+    if (scratch_make("gs-dist") != 0) {
+        CHECK(0);
+        return;
+    }
+    char path[sizeof scratch + 64], text[sizeof path + 64];
+    snprintf(path, sizeof path, "%s", in_scratch("v.txt"));
+    snprintf(text, sizeof text, "d: {dist: empirical, file: '%s'}", path);
+    gs_dist x;
+    gs_doc *doc;
+    gs_diag d;
+    CHECK_EQ(write_values(path, 10000000L), 0);
+    if (build(text, GS_DIST_COUNT, &x, &doc, &d) == GS_OK) {
+        CHECK(x.n == 10000000u);
+        CHECK(gs_dist_max(&x) == 999);
+        gs_dist_release(&x);
+        gs_doc_free(doc);
+    } else {
+        CHECK(0);
+        fprintf(stderr, "  10^7 values refused: %s\n", d.msg);
+    }
+    CHECK_EQ(write_values(path, 10000001L), 0);
+    CHECK_EQ(build(text, GS_DIST_COUNT, &x, &doc, &d), GS_EINVAL);
+    CHECK(strstr(d.msg, "more than 10000000 values") != NULL);
+    remove(path);
+    remove(scratch);
+}
+
 int main(void)
 {
     registry();
@@ -570,5 +656,7 @@ int main(void)
     sample_moments();
     bad_inputs();
     allocation_failures();
+    largest_values();
+    empirical_limit();
     return CHECK_DONE();
 }

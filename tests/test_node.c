@@ -635,6 +635,38 @@ static void test_emit(void)
     out = emit(doc);
     CHECK(out && strstr(out, "inserted: 'x: y'\n") && strstr(out, "inserted_map:\n  t: 1s\n"));
     free(out);
+    /* An empty default is the empty string, not a YAML null: it prints as ''
+     * and reads back as a string. */
+    n = gs_node_new_scalar(doc, "", r);
+    CHECK(n && n->quoted && !gs_node_is_null(n));
+    CHECK(n && gs_map_set(doc, r, "description", n) == n);
+    CHECK(round_trips(doc));
+    out = emit(doc);
+    CHECK(out && strstr(out, "description: ''\n"));
+    free(out);
+    gs_doc_free(doc);
+}
+
+/* gs_doc_key_of finds the key a value was written under, for messages of
+ * readers handed only the value. */
+static void test_key_of(void)
+{
+    gs_doc *doc = load("a: {b: [1, {c: 5ms}], d: &x 2}\ne: *x\nf: [3]\n");
+    if (!doc)
+        return;
+    gs_node *r = gs_doc_root(doc);
+    gs_node *a = gs_map_get(r, "a");
+    gs_node *b = gs_map_get(a, "b");
+    const char *k = gs_doc_key_of(doc, gs_map_get(b->items[1], "c"));
+    CHECK(k && strcmp(k, "c") == 0);
+    k = gs_doc_key_of(doc, b);
+    CHECK(k && strcmp(k, "b") == 0);
+    k = gs_doc_key_of(doc, gs_map_get(r, "e"));
+    CHECK(k && strcmp(k, "d") == 0); /* shared by an alias: the first key */
+    CHECK(gs_doc_key_of(doc, b->items[0]) == NULL);             /* a sequence item */
+    CHECK(gs_doc_key_of(doc, gs_map_get(r, "f")->items[0]) == NULL);
+    CHECK(gs_doc_key_of(doc, r) == NULL);
+    CHECK(gs_doc_key_of(NULL, a) == NULL);
     gs_doc_free(doc);
 }
 
@@ -801,6 +833,7 @@ int main(void)
     test_alias_sharing();
     test_set();
     test_emit();
+    test_key_of();
     test_map_set_growth();
     test_suggest();
     test_check_keys();

@@ -139,7 +139,11 @@ static const char *text =
     "tilde: ~\n"               /* 20 */
     "qempty: ''\n"             /* 21 */
     "qnum: '12'\n"             /* 22 */
-    "sec: {duration: 10s}\n";  /* 23 */
+    "sec: {duration: 10s}\n"   /* 23 */
+    "huge: 1e10s\n"            /* 24 */
+    "most: 9223372036s\n"      /* 25 */
+    "qtilde: '~'\n"            /* 26 */
+    "zero: 0s\n";              /* 27 */
 
 static gs_doc *load(void)
 {
@@ -188,6 +192,18 @@ static void test_readers(void)
                SRC ":2:7: duration: expected " EXPECT_TIME ", got 'fast'");
     READ_FAILS(gs_node_seconds(get(doc, "neg"), "deadline", &x, rd),
                SRC ":3:6: deadline: must be >= 0, got -2s");
+    /* The clock holds 2^63 - 1 ns: longer times are refused, not clamped. */
+    READ_FAILS(gs_node_seconds(get(doc, "huge"), "duration", &x, rd),
+               SRC ":24:7: duration: at most 9223372036s (292 years), got 1e10s");
+    CHECK_EQ(gs_node_seconds(get(doc, "most"), "duration", &x, &dd), GS_OK);
+    CHECK(x == 9223372036.0);
+    /* A time that must be > 0 says so for negative times too. */
+    READ_FAILS(gs_node_seconds_pos(get(doc, "neg"), "duration", &x, rd),
+               SRC ":3:6: duration: must be > 0, got -2s");
+    READ_FAILS(gs_node_seconds_pos(get(doc, "zero"), "sample_interval", &x, rd),
+               SRC ":27:7: sample_interval: must be > 0, got 0s");
+    CHECK_EQ(gs_node_seconds_pos(get(doc, "t"), "t", &x, &dd), GS_OK);
+    CHECK_REL(x, 5e-3);
     READ_FAILS(gs_node_seconds(get(doc, "inf"), "duration", &x, rd),
                SRC ":4:6: duration: expected " EXPECT_TIME ", got '.inf'");
     READ_FAILS(gs_node_seconds(get(doc, "nan"), "mean", &x, rd),
@@ -264,8 +280,15 @@ static void test_readers(void)
 
     CHECK_EQ(gs_node_str(get(doc, "fast"), "policy", &s, &dd), GS_OK);
     CHECK(s && strcmp(s, "fast") == 0);
-    CHECK_EQ(gs_node_str(get(doc, "empty"), "description", &s, &dd), GS_OK);
+    /* A plain null is no string; quoted, '' and '~' are strings. */
+    READ_FAILS(gs_node_str(get(doc, "empty"), "class", &s, rd),
+               SRC ":19:7: class: expected a string, got nothing (a YAML null)");
+    READ_FAILS(gs_node_str(get(doc, "tilde"), "next", &s, rd),
+               SRC ":20:8: next: expected a string, got nothing (a YAML null)");
+    CHECK_EQ(gs_node_str(get(doc, "qempty"), "description", &s, &dd), GS_OK);
     CHECK(s && strcmp(s, "") == 0);
+    CHECK_EQ(gs_node_str(get(doc, "qtilde"), "class", &s, &dd), GS_OK);
+    CHECK(s && strcmp(s, "~") == 0);
     READ_FAILS(gs_node_str(get(doc, "m"), "policy", &s, rd),
                SRC ":17:4: policy: expected a scalar value, found a mapping");
     CHECK_EQ(dd.code, GS_OK);
