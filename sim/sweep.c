@@ -1,7 +1,10 @@
 /* Sweep files (SPEC §6): parsing, the grid's points, and the scenario of a
  * (base, point). Every value keeps its node in the sweep document, and the
  * scenario is built by putting those nodes into the base's tree
- * (gs_doc_apply_node), so errors point at the sweep file.
+ * (gs_doc_apply_node), so errors point at the sweep file. What would only
+ * show after the run is checked before it: two parameters that reach one
+ * value, and plots that no point reports (a replication cut to one
+ * nanosecond lists a point's metrics).
  *
  * The fingerprint that a resumed sweep must match is an FNV-1a-64 hash of
  * the gatesim version and of every (base, point) scenario as resolved
@@ -228,14 +231,24 @@ static int read_grid(gs_sweep *sw, const gs_node *root, axis **axes_out, size_t 
                                  "8, 16]", what, key->value);
                 goto out;
             }
-            if (src > 0 && v->kind != GS_NODE_SEQ) {
-                rc = gs_error_at(d, v, "zip: '%s': expected a list of values, found %s",
-                                 key->value, gs_node_kind_name(v->kind));
+            /* A base's name labels its rows and curve, and its replications
+             * number its items: neither may vary across the grid. */
+            if (strcmp(key->value, "name") == 0) {
+                rc = gs_error_at(d, key, "%s: 'name' cannot be a grid parameter: it labels a "
+                                 "base's rows and curve (give each variant its own base "
+                                 "file)", what);
+                goto out;
+            }
+            if (strcmp(key->value, "simulation.replications") == 0) {
+                rc = gs_error_at(d, key, "%s: 'simulation.replications' cannot be a grid "
+                                 "parameter (use the sweep's 'replications')", what);
                 goto out;
             }
             sw->param[k] = key->value;
             sw->param_key[k] = key;
             vals[k] = v;
+            /* A value that is not a list is one point, in grid and zip
+             * alike: `servers: 4` reads as `servers: [4]`. */
             size_t len = v->kind == GS_NODE_SEQ ? v->len : 1;
             if (src == 0) {
                 axes[a++] = (axis){len, k, 1};
@@ -320,6 +333,119 @@ static int read_grid(gs_sweep *sw, const gs_node *root, axis **axes_out, size_t 
 out:
     gs_free(axes);
     gs_free(vals);
+    return rc;
+}
+
+/* The item of seq that segment (len bytes) names, as --set finds it: a
+ * 0-based index first, else the item whose "name" it is. -1 when none. */
+static long item_index(const gs_node *seq, const char *seg, size_t len)
+{
+    if (strspn(seg, "0123456789") == len && len <= 9) {
+        long idx = strtol(seg, NULL, 10);
+        if ((size_t)idx < seq->len)
+            return idx;
+    }
+    for (size_t i = 0; i < seq->len; i++) {
+        const gs_node *nm = gs_map_get(seq->items[i], "name");
+        if (nm && nm->kind == GS_NODE_SCALAR && strncmp(nm->value, seg, len) == 0 &&
+            nm->value[len] == '\0')
+            return (long)i;
+    }
+    return -1;
+}
+
+/* Path p as it addresses the tree under root: every sequence item by its
+ * index, however p names it, and the rest as written from where p leaves
+ * the tree (keys that --set would create). NULL when out of memory;
+ * caller frees with gs_free(). */
+static char *canonical_path(const gs_node *root, const char *p)
+{
+    size_t nseg = 1;
+    for (const char *c = p; *c; c++)
+        nseg += *c == '.';
+    size_t cap = strlen(p) + 24 * nseg + 1;   /* an index takes at most 20 digits */
+    char *out = gs_malloc(cap);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    const gs_node *cur = root;
+    for (const char *seg = p;; seg++) {
+        size_t len = strcspn(seg, ".");
+        if (o)
+            out[o++] = '.';
+        const gs_node *next = NULL;
+        long i = cur && cur->kind == GS_NODE_SEQ ? item_index(cur, seg, len) : -1;
+        if (i >= 0) {
+            o += (size_t)snprintf(out + o, cap - o, "%ld", i);
+            next = cur->items[i];
+        } else {
+            memcpy(out + o, seg, len);
+            out[o + len] = '\0';
+            if (cur && cur->kind == GS_NODE_MAP)
+                next = gs_map_get(cur, out + o);
+            o += len;
+        }
+        /* A null value ("network:") is a mapping --set will create. */
+        cur = next && !gs_node_is_null(next) ? next : NULL;
+        seg += len;
+        if (!*seg)
+            break;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Two parameters that address one value of a base (by index and by name,
+ * say) would both be put there, the later winning, while sweep.csv labels
+ * the points with both; a parameter inside another is overwritten or
+ * overwrites in the same way. Each value needs one path, checked in every
+ * base as --set leaves it. A base that does not load is skipped here:
+ * loading its points reports why. */
+static int check_overlap(const gs_sweep *sw, gs_diag *d)
+{
+    if (sw->nparams < 2)
+        return GS_OK;
+    char **canon = gs_calloc(sw->nparams, sizeof *canon);
+    if (!canon)
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    int rc = GS_OK;
+    for (size_t b = 0; b < sw->nbases && rc == GS_OK; b++) {
+        const gs_sweep_base *base = &sw->bases[b];
+        gs_diag quiet;
+        gs_diag_init(&quiet);
+        gs_doc *doc;
+        if (gs_doc_load_string(base->text, strlen(base->text), base->path, &doc, &quiet))
+            continue;
+        int sets_ok = 1;
+        for (size_t i = 0; i < sw->nsets && sets_ok; i++)
+            sets_ok = gs_doc_apply_set(doc, sw->sets[i], &quiet) == GS_OK;
+        for (size_t k = 0; k < sw->nparams && sets_ok && rc == GS_OK; k++) {
+            gs_free(canon[k]);
+            if (!(canon[k] = canonical_path(gs_doc_root(doc), sw->param[k])))
+                rc = gs_error(d, GS_ENOMEM, "out of memory");
+        }
+        for (size_t k = 1; k < sw->nparams && sets_ok && rc == GS_OK; k++)
+            for (size_t j = 0; j < k && rc == GS_OK; j++) {
+                size_t lj = strlen(canon[j]), lk = strlen(canon[k]);
+                size_t n = lj < lk ? lj : lk;
+                if (strncmp(canon[j], canon[k], n) != 0)
+                    continue;
+                if (lj == lk)
+                    rc = gs_error_at(d, sw->param_key[k], "%s and %s (line %d) name the same "
+                                     "value; give each value one path", sw->param[k],
+                                     sw->param[j], sw->param_key[j]->line);
+                else if (canon[lj < lk ? k : j][n] == '.')
+                    rc = gs_error_at(d, sw->param_key[k], "%s and %s (line %d) name "
+                                     "overlapping values (%s is part of %s); give each value "
+                                     "one path",
+                                     sw->param[k], sw->param[j], sw->param_key[j]->line,
+                                     sw->param[lj < lk ? k : j], sw->param[lj < lk ? j : k]);
+            }
+        gs_doc_free(doc);
+    }
+    for (size_t k = 0; k < sw->nparams; k++)
+        gs_free(canon[k]);
+    gs_free(canon);
     return rc;
 }
 
@@ -443,6 +569,20 @@ void gs_sweep_item(const gs_sweep *sw, long i, size_t *base, size_t *point, long
     *rep = off % sw->bases[b].nrep;
 }
 
+/* The grid key of the parameter at path or above it (`simulation` holds
+ * simulation.replications), to place an error about what path changed;
+ * fallback when no parameter is. */
+static const gs_node *param_holding(const gs_sweep *sw, const char *path,
+                                    const gs_node *fallback)
+{
+    for (size_t k = 0; k < sw->nparams; k++) {
+        size_t n = strlen(sw->param[k]);
+        if (strncmp(sw->param[k], path, n) == 0 && (path[n] == '\0' || path[n] == '.'))
+            return sw->param_key[k];
+    }
+    return fallback;
+}
+
 /* What loading base b at point p tells: its hash, name and replications. */
 typedef struct probe {
     uint64_t hash;
@@ -453,13 +593,120 @@ typedef struct probe {
     gs_diag  d;
 } probe;
 
-static void probe_point(const gs_sweep *sw, size_t b, size_t p, probe *pr, char **yaml)
+/* Which of the sweep's plots some (base, point) reports, found before
+ * anything runs so that a misspelt metric stops the sweep at once (with or
+ * without --no-plots) instead of after its last item. */
+typedef struct plot_seen {
+    unsigned char *seen;     /* [nplot]; written under omp atomic */
+    int            unsure;   /* a point's metrics could not be listed */
+    char         **names;    /* the first points' metrics, as plots name them */
+    size_t         nnames;
+} plot_seen;
+
+/* Whether plot ("METRIC" of the system, or "COMPONENT/METRIC") is v, as
+ * analysis/sweep_report.c finds it. */
+static int plot_is(const char *plot, const gs_metric_value *v)
+{
+    const char *slash = strchr(plot, '/');
+    const char *comp = slash ? plot : "system";
+    size_t clen = slash ? (size_t)(slash - plot) : strlen("system");
+    return strlen(v->component) == clen && strncmp(v->component, comp, clen) == 0 &&
+           strcmp(v->name, slash ? slash + 1 : plot) == 0;
+}
+
+/* The metrics that sc reports, in m. They are named by the components'
+ * report functions at the end of a replication and depend on the
+ * configuration only (a gateway with a rate limit adds rejected_ratio), not
+ * on what happened; so a replication cut to one nanosecond with no warm-up
+ * lists them at the cost of setting up its components. */
+static int list_metrics(const gs_scenario *sc, gs_metrics *m, gs_diag *d)
+{
+    gs_scenario cut = *sc;
+    cut.duration = 1;
+    cut.warmup = 0;
+    cut.warmup_auto = 0;
+    return gs_run_replication(&cut, 0, m, NULL, NULL, d);
+}
+
+static int add_name(plot_seen *ps, const gs_metric_value *v)
+{
+    char *s = strcmp(v->component, "system") == 0 ? gs_strdup(v->name)
+                                                   : dup_printf("%s/%s", v->component, v->name);
+    if (!s)
+        return GS_ENOMEM;
+    for (size_t i = 0; i < ps->nnames; i++)
+        if (strcmp(ps->names[i], s) == 0) {
+            gs_free(s);
+            return GS_OK;
+        }
+    char **n = gs_realloc(ps->names, (ps->nnames + 2) * sizeof *n);
+    if (!n) {
+        gs_free(s);
+        return GS_ENOMEM;
+    }
+    ps->names = n;
+    n[ps->nnames++] = s;
+    n[ps->nnames] = NULL;
+    return GS_OK;
+}
+
+/* Mark the plots that sc reports; with collect, keep its metric names for
+ * hints. */
+static int see_plots(const gs_sweep *sw, const gs_scenario *sc, plot_seen *ps, int collect,
+                     gs_diag *d)
+{
+    int all_seen = 1;
+    for (size_t k = 0; k < sw->nplot && all_seen; k++) {
+        unsigned char seen;
+#pragma omp atomic read
+        seen = ps->seen[k];
+        all_seen = seen;
+    }
+    if (all_seen && !collect)
+        return GS_OK;
+    gs_metrics m = {0};
+    gs_diag quiet;
+    gs_diag_init(&quiet);
+    int rc = list_metrics(sc, &m, &quiet);
+    if (rc == GS_ENOMEM) {
+        gs_metrics_release(&m);
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    }
+    if (rc) {
+        /* What stops a run is reported when it runs; without its list, no
+         * plot can be called unknown. */
+#pragma omp atomic write
+        ps->unsure = 1;
+        gs_metrics_release(&m);
+        return GS_OK;
+    }
+    for (size_t i = 0; i < m.n; i++) {
+        for (size_t k = 0; k < sw->nplot; k++)
+            if (plot_is(sw->plot[k], &m.v[i])) {
+#pragma omp atomic write
+                ps->seen[k] = 1;
+            }
+        if (collect && add_name(ps, &m.v[i])) {
+            gs_metrics_release(&m);
+            return gs_error(d, GS_ENOMEM, "out of memory");
+        }
+    }
+    gs_metrics_release(&m);
+    return GS_OK;
+}
+
+static void probe_point(const gs_sweep *sw, size_t b, size_t p, probe *pr, char **yaml,
+                        plot_seen *ps)
 {
     gs_scenario *sc;
     gs_diag_init(&pr->d);
     pr->rc = load_point(sw, b, p, &sc, &pr->d);
     if (pr->rc)
         return;
+    if (ps && (pr->rc = see_plots(sw, sc, ps, yaml != NULL, &pr->d))) {
+        gs_scenario_free(sc);
+        return;
+    }
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -490,10 +737,21 @@ static int check_points(gs_sweep *sw, int threads, gs_diag *d)
     if (!pr)
         return gs_error(d, GS_ENOMEM, "out of memory");
     int rc = GS_OK;
+    /* The plots of the sweep file are checked; the default ones every
+     * scenario reports. */
+    const gs_node *plots = gs_map_get(gs_doc_root(sw->doc), "plots");
+    plot_seen seen = {0}, *ps = NULL;
+    if (plots && sw->nplot > 0) {
+        if (!(seen.seen = gs_calloc(sw->nplot, 1))) {
+            rc = gs_error(d, GS_ENOMEM, "out of memory");
+            goto out;
+        }
+        ps = &seen;
+    }
     /* The first point of each base alone and first, so its warnings are
      * printed once; then the rest quietly, in parallel. */
     for (size_t b = 0; b < sw->nbases; b++) {
-        probe_point(sw, b, 0, &pr[b * sw->npoints], &sw->bases[b].yaml);
+        probe_point(sw, b, 0, &pr[b * sw->npoints], &sw->bases[b].yaml, ps);
         if (pr[b * sw->npoints].rc) {
             rc = gs_error(d, pr[b * sw->npoints].rc, "%s", pr[b * sw->npoints].d.msg);
             goto out;
@@ -510,7 +768,7 @@ static int check_points(gs_sweep *sw, int threads, gs_diag *d)
         skip = failed;
         if (skip || i % sw->npoints == 0)
             continue;
-        probe_point(sw, i / sw->npoints, i % sw->npoints, &pr[i], NULL);
+        probe_point(sw, i / sw->npoints, i % sw->npoints, &pr[i], NULL, ps);
         if (pr[i].rc) {
 #pragma omp atomic write
             failed = 1;
@@ -522,6 +780,20 @@ static int check_points(gs_sweep *sw, int threads, gs_diag *d)
             rc = gs_error(d, pr[i].rc, "%s", pr[i].d.msg);
             goto out;
         }
+    for (size_t k = 0; ps && !seen.unsure && k < sw->nplot; k++) {
+        if (seen.seen[k])
+            continue;
+        const char *hint =
+            seen.names ? gs_suggest(sw->plot[k], (const char *const *)seen.names) : NULL;
+        if (hint)
+            rc = gs_error_at(d, plots->items[k], "plots: no base reports '%s' (did you mean "
+                             "'%s'?)", sw->plot[k], hint);
+        else
+            rc = gs_error_at(d, plots->items[k], "plots: no base reports '%s'; expected a "
+                             "metric of sweep.csv: METRIC of the system (latency_p99) or "
+                             "COMPONENT/METRIC (gw/utilization)", sw->plot[k]);
+        goto out;
+    }
     uint64_t h = fnv(FNV_BASIS, "gatesim " GATESIM_VERSION, sizeof "gatesim " GATESIM_VERSION);
     long first = 0;
     for (size_t b = 0; b < sw->nbases; b++) {
@@ -539,11 +811,13 @@ static int check_points(gs_sweep *sw, int threads, gs_diag *d)
             }
         for (size_t p = 1; p < sw->npoints; p++) {
             probe *q = &pr[b * sw->npoints + p];
-            if (strcmp(q->name, base->name) != 0 || q->nrep != base->nrep) {
-                rc = gs_error_at(d, base->where, "base '%s': its name or replications change "
-                                 "across the grid (point %zu); 'name' and "
+            int renamed = strcmp(q->name, base->name) != 0;
+            if (renamed || q->nrep != base->nrep) {
+                const char *what = renamed ? "name" : "simulation.replications";
+                rc = gs_error_at(d, param_holding(sw, what, base->where), "base '%s': its %s "
+                                 "changes across the grid (point %zu); 'name' and "
                                  "'simulation.replications' cannot be grid parameters (use "
-                                 "the sweep's 'replications')", base->path, p);
+                                 "the sweep's 'replications')", base->path, what, p);
                 goto out;
             }
         }
@@ -565,6 +839,10 @@ out:
     for (size_t i = 0; i < n; i++)
         gs_free(pr[i].name);
     gs_free(pr);
+    for (size_t i = 0; i < seen.nnames; i++)
+        gs_free(seen.names[i]);
+    gs_free(seen.names);
+    gs_free(seen.seen);
     return rc;
 }
 
@@ -651,16 +929,19 @@ static int load_text(gs_sweep *sw, const char *path, size_t len, long replicatio
         if ((rc = read_base(sw, &sw->bases[b], base->kind == GS_NODE_SEQ ? base->items[b] : base,
                             d)))
             goto fail;
-    if ((rc = read_grid(sw, root, &axes, &naxes, d)) || (rc = read_plots(sw, root, d)))
+    if ((rc = read_grid(sw, root, &axes, &naxes, d)) || (rc = check_overlap(sw, d)) ||
+        (rc = read_plots(sw, root, d)))
         goto fail;
     long reps = replications;
     const gs_node *rn = gs_map_get(root, "replications");
     if (reps <= 0 && rn) {
         if ((rc = gs_node_long(rn, "replications", &reps, d)))
             goto fail;
-        if (reps < 1 || reps > 1000000) {
-            rc = gs_error_at(d, rn, "replications: must be between 1 and 1000000, got %ld",
-                             reps);
+        /* Checked here, not by the scenario that receives it, so that the
+         * message names this key rather than the --set it becomes. */
+        if (reps < 1 || reps > GS_SCENARIO_MAX_REPLICATIONS) {
+            rc = gs_error_at(d, rn, "replications: must be between 1 and %ld, got %ld",
+                             GS_SCENARIO_MAX_REPLICATIONS, reps);
             goto fail;
         }
     }

@@ -15,11 +15,15 @@
  *   seed: 7                         # default: the first base's, for all
  *   plots: [latency_p99, availability, gw/utilization]
  *
- * Each grid value is put into every base at its path as --set would (an
- * item of a sequence by its name or index), but keeping its position in the
- * sweep file, so a value a scenario refuses is reported at the sweep file's
- * line and column. Every base at every point is loaded once up front, so a
- * bad point fails before anything runs.
+ * A grid or zip value that is not a list is one point (`servers: 4` is
+ * `servers: [4]`). Each grid value is put into every base at its path as
+ * --set would (an item of a sequence by its name or index), but keeping its
+ * position in the sweep file, so a value a scenario refuses is reported at
+ * the sweep file's line and column. Two paths that reach one value of a
+ * base (by index and by name, or one inside the other), and the paths
+ * `name` and `simulation.replications`, are refused. Every base at every
+ * point is loaded once up front, so a bad point, or a plot that no base
+ * reports at any point, fails before anything runs.
  *
  * Work item i is (base b, point p, replication r) in that nesting order,
  * base outermost; replication r of every point and base uses the same seed

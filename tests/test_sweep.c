@@ -134,6 +134,67 @@ static void test_grid(void)
     gs_sweep_free(sw);
 }
 
+/* What the checks before running let through: a value that is not a list
+ * is one point, under grid and zip alike; paths that share a beginning but
+ * name different values; a plotted metric that only a later point reports
+ * (a gateway gets a rate limit, and with it rejected_ratio). */
+static void test_accepted(void)
+{
+    gs_sweep *sw;
+    gs_diag d;
+    uint64_t fp = 0;
+    CHECK_EQ(load("scalar.yaml", "base: base.yaml\ngrid: {components.gw.servers: 2}\n", 1,
+                  &sw, &d),
+             GS_OK);
+    CHECK(sw && sw->npoints == 1 && strcmp(sw->text_of[0], "2") == 0);
+    if (sw)
+        fp = sw->fingerprint;
+    gs_sweep_free(sw);
+    CHECK_EQ(load("scalar.yaml", "base: base.yaml\nzip: {components.gw.servers: 2}\n", 1, &sw,
+                  &d),
+             GS_OK);
+    CHECK(sw && sw->npoints == 1 && sw->fingerprint == fp);
+    gs_sweep_free(sw);
+    CHECK_EQ(load("zip1.yaml",
+                  "base: base.yaml\nzip: {components.gw.servers: 2, components.gw.capacity: [9]}\n",
+                  1, &sw, &d),
+             GS_OK);
+    CHECK(sw && sw->npoints == 1 && sw->nparams == 2);
+    gs_sweep_free(sw);
+    int rc = load("near.yaml",
+                  "base: base.yaml\n"
+                  "grid:\n"
+                  "  components.gw.service: [{dist: exponential, mean: 1ms}]\n"
+                  "  components.gw.servers: [1, 2]\n"
+                  "  components.gw.rate_limit: [{rate: 1000000/s}]\n"
+                  "  workload.a.deadline: [1s]\n"
+                  "  workload.a.arrivals.rate: [100/s]\n",
+                  1, &sw, &d);
+    CHECK_EQ(rc, GS_OK);
+    if (rc)
+        fprintf(stderr, "%s\n", d.msg);
+    gs_sweep_free(sw);
+    rc = load("later.yaml",
+              "base: base.yaml\n"
+              "grid:\n"
+              "  components.gw: [{type: gateway, service: 1ms},\n"
+              "                  {type: gateway, service: 1ms, rate_limit: {rate: 50/s}}]\n"
+              "plots: [gw/rejected_ratio, ok_ratio]\n",
+              1, &sw, &d);
+    CHECK_EQ(rc, GS_OK);
+    if (rc)
+        fprintf(stderr, "%s\n", d.msg);
+    gs_sweep_free(sw);
+    rc = load("later.yaml",
+              "base: base.yaml\n"
+              "grid:\n"
+              "  components.gw: [{type: gateway, service: 1ms}, {type: gateway, service: 2ms}]\n"
+              "plots: [gw/rejected_ratio]\n",
+              1, &sw, &d);
+    CHECK_EQ(rc, GS_EINVAL);
+    CHECK(sw == NULL && strstr(d.msg, "later.yaml:4:9: plots: no base reports"));
+}
+
 /* Each bad sweep fails with GS_EINVAL and a message that starts with the
  * sweep file's name and the position given. */
 static void test_errors(void)
@@ -150,7 +211,6 @@ static void test_errors(void)
         {"base: base.yaml\ngrid:\n  components.gw.servers: []\n", ":3:26:", "no values"},
         {"base: base.yaml\nzip:\n  components.gw.servers: [1, 2]\n"
          "  components.gw.capacity: [5]\n", ":4:27:", "as many values"},
-        {"base: base.yaml\nzip:\n  components.gw.servers: 3\n", ":3:26:", "expected a list"},
         {"base: base.yaml\ngrid:\n  components.gw.servers: [1]\n"
          "  components.gw.servers: [2]\n", ":4:3:", "duplicate key"},
         {"base: base.yaml\ngrid:\n  components.gw.servers: [1]\nzip:\n"
@@ -167,7 +227,30 @@ static void test_errors(void)
          "name"},
         {"base: [base.yaml, base.yaml]\ngrid: {components.gw.servers: [1]}\n", ":1:19:",
          "both named"},
-        {"base: base.yaml\ngrid: {name: [x, y]}\n", ":1:7:", "cannot be grid parameters"},
+        {"base: base.yaml\ngrid: {name: [x, y]}\n", ":2:8:", "cannot be a grid parameter"},
+        {"base: base.yaml\ngrid:\n  components.gw.servers: [1]\n"
+         "  simulation.replications: [2, 3]\n", ":4:3:", "cannot be a grid parameter"},
+        {"base: base.yaml\ngrid:\n  components.gw.servers: [1]\n"
+         "  simulation: [{duration: 20s, replications: 2}, {duration: 20s, replications: 3}]\n",
+         ":4:3:", "replications changes across the grid"},
+        {"base: base.yaml\nreplications: 200000\ngrid: {components.gw.servers: [1]}\n",
+         ":2:15:", "between 1 and 100000, got 200000"},
+        /* One value by two paths: an item by index and by name, or a value
+         * inside another parameter's. */
+        {"base: base.yaml\ngrid:\n  workload.0.arrivals.rate: [500/s]\n"
+         "  workload.a.arrivals.rate: [6/s]\n", ":4:3:",
+         "workload.a.arrivals.rate and workload.0.arrivals.rate (line 3) name the same value"},
+        {"base: base.yaml\ngrid:\n  workload.a.arrivals: [{process: poisson, rate: 1/s}]\n"
+         "zip:\n  workload.00.arrivals.rate: [6/s]\n", ":5:3:", "name overlapping values"},
+        {"base: base.yaml\ngrid:\n  components.gw.deadline.x: [1]\n"
+         "  components.gw.deadline: [{x: 2}]\n", ":4:3:", "name overlapping values"},
+        /* Plots are checked before anything runs. */
+        {"base: base.yaml\ngrid: {components.gw.servers: [1]}\nplots: [latency_p99, latncy_p99]\n",
+         ":3:22:", "no base reports 'latncy_p99' (did you mean 'latency_p99'?)"},
+        {"base: base.yaml\ngrid: {components.gw.servers: [1]}\nplots: [gw/utilisation]\n",
+         ":3:9:", "(did you mean 'gw/utilization'?)"},
+        {"base: base.yaml\ngrid: {components.gw.servers: [1]}\nplots: [gx/utilization]\n",
+         ":3:9:", "no base reports 'gx/utilization'"},
         {"base: base.yaml\ngrid: {simulation.warmup: [1s, 30s]}\n", ":2:32:", "warmup"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -266,6 +349,7 @@ int main(void)
     }
     write_file("base.yaml", base_yaml);
     test_grid();
+    test_accepted();
     test_errors();
     test_run();
     char cmd[64];
