@@ -13,7 +13,10 @@
  * meets with confidence, the uncertain points, and the first point that
  * fails with confidence, until each gap is narrower than a relative
  * tolerance (adjacent integers for integer parameters) or the evaluation
- * budget is spent.
+ * budget is spent. Which side is hard comes from the parameter's name where
+ * it names a rate or a resource, else from points explored both ways until
+ * they differ; a parameter that moves nothing is reported as such. Before
+ * any of it the SLO is checked against the metrics the scenario reports.
  *
  * Invariant: the answer's interval [lo, hi] always has an explored point
  * that meets with confidence at one end and one that fails with confidence
@@ -32,6 +35,7 @@
 #include "analysis/report.h"
 #include "analysis/summary.h"
 #include "sim/alloc.h"
+#include "sim/engine.h"
 #include "sim/error.h"
 #include "sim/node.h"
 #include "sim/replicate.h"
@@ -110,13 +114,11 @@ static int parse_term(const char *b, const char *e, gs_slo_term *t, gs_diag *d)
     if (!*value || strpbrk(value, "<>="))
         return gs_error(d, GS_EINVAL, "--slo: term '%s': expected one value after '%s'", s,
                         op_text(t->op));
-    if (gs_summary_is_time_metric(t->metric)) {
-        if (gs_parse_time(value, &t->bound))
-            return gs_error(d, GS_EINVAL, "--slo: term '%s': %s is a time; expected a value "
-                            "such as 250ms or 2s, got '%s'", s, t->metric, value);
-        return GS_OK;
-    }
+    /* The unit is only recorded here: whether it suits the metric is judged
+     * once the metric is known to exist (gs_slo_check), so that a
+     * misspelt name is reported as such and not as a wrong unit. */
     if (strchr(value, '/')) {
+        t->unit = GS_SLO_RATE;
         if (gs_parse_rate(value, &t->bound))
             return gs_error(d, GS_EINVAL, "--slo: term '%s': expected a rate such as 800/s, "
                             "got '%s'", s, value);
@@ -124,11 +126,15 @@ static int parse_term(const char *b, const char *e, gs_slo_term *t, gs_diag *d)
     }
     char *end;
     double v = strtod(value, &end);
-    if (end == value || *end || !isfinite(v))
-        return gs_error(d, GS_EINVAL, "--slo: term '%s': expected a number%s, got '%s'", s,
-                        strpbrk(value, "smh") ? " (only time metrics take a time unit)" : "",
-                        value);
-    t->bound = v;
+    if (end != value && !*end && isfinite(v)) {
+        t->unit = GS_SLO_NUMBER;
+        t->bound = v;
+        return GS_OK;
+    }
+    t->unit = GS_SLO_TIME;
+    if (gs_parse_time(value, &t->bound))
+        return gs_error(d, GS_EINVAL, "--slo: term '%s': expected a number, a time such as "
+                        "250ms or a rate such as 800/s, got '%s'", s, value);
     return GS_OK;
 }
 
@@ -165,6 +171,154 @@ void gs_slo_release(gs_slo *s)
     gs_free(s->terms);
     s->terms = NULL;
     s->n = 0;
+}
+
+/* ---- checking an SLO -------------------------------------------------- */
+
+static const char *term_name(const gs_slo_term *t, char *buf, size_t size)
+{
+    if (strcmp(t->component, "system") == 0)
+        snprintf(buf, size, "%s", t->metric);
+    else
+        snprintf(buf, size, "%s/%s", t->component, t->metric);
+    return buf;
+}
+
+/* Step 1 of gs_slo_check: the term's component and metric are reported,
+ * else a message with the nearest name (gs_suggest, as for scenario keys). */
+static int check_name(const gs_slo_term *t, const char *const *component,
+                      const char *const *metric, size_t n, const char **cand, gs_diag *d)
+{
+    size_t nc = 0, nm = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(component[i], t->component) != 0)
+            continue;
+        nc++;
+        if (strcmp(metric[i], t->metric) == 0)
+            return GS_OK;
+        cand[nm++] = metric[i];
+    }
+    cand[nm] = NULL;
+    const char *hint;
+    if (nc == 0) {
+        /* Every distinct component but "system", which has no slash form. */
+        nm = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t k = 0;
+            while (k < nm && strcmp(cand[k], component[i]) != 0)
+                k++;
+            if (k == nm && strcmp(component[i], "system") != 0)
+                cand[nm++] = component[i];
+        }
+        cand[nm] = NULL;
+        hint = gs_suggest(t->component, cand);
+        return gs_error(d, GS_EINVAL, "--slo: term '%s': the scenario has no component "
+                        "'%s'%s%s%s", t->text, t->component, hint ? " (did you mean '" : "",
+                        hint ? hint : "", hint ? "'?)" : "");
+    }
+    hint = gs_suggest(t->metric, cand);
+    char hint_name[140];
+    if (hint && strcmp(t->component, "system") != 0)
+        snprintf(hint_name, sizeof hint_name, "%s/%s", t->component, hint);
+    else
+        snprintf(hint_name, sizeof hint_name, "%s", hint ? hint : "");
+    return gs_error(d, GS_EINVAL, "--slo: term '%s': unknown metric '%s'%s%s%s; the metrics "
+                    "of '%s' are its rows in summary.csv (docs/statistics.md)", t->text,
+                    t->metric, hint ? " (did you mean '" : "", hint_name, hint ? "'?)" : "",
+                    t->component);
+}
+
+/* Step 2 of gs_slo_check: the value suits the metric's kind. */
+static int check_kind(const gs_slo_term *t, gs_diag *d)
+{
+    int is_time = gs_summary_is_time_metric(t->metric);
+    int is_rate = gs_report_is_rate(t->metric);
+    int is_share = gs_report_is_share(t->metric);
+    int below = t->op == GS_SLO_LT || t->op == GS_SLO_LE;
+    if (t->unit == GS_SLO_TIME && !is_time)
+        return gs_error(d, GS_EINVAL, "--slo: term '%s': %s is not a time, so its bound takes "
+                        "no time unit (only metrics such as latency_p99 or wait_mean do); "
+                        "write a plain number", t->text, t->metric);
+    if (t->unit == GS_SLO_RATE && !is_rate)
+        return gs_error(d, GS_EINVAL, "--slo: term '%s': %s is not a rate, so its bound takes "
+                        "no '/UNIT' (only rates per second such as throughput or goodput do); "
+                        "write a %s", t->text, t->metric, is_time ? "time such as 250ms"
+                                                                  : "plain number");
+    if (is_time && !(t->bound > 0))
+        return gs_error(d, GS_EINVAL, "--slo: term '%s': %s is a time, and a time bound must "
+                        "be > 0, got %gs", t->text, t->metric, t->bound);
+    if (is_share && (t->bound < 0 || t->bound > 1))
+        return gs_error(d, GS_EINVAL, "--slo: term '%s': %s is a share in [0, 1], so a bound "
+                        "of %g %s; write a fraction such as 0.999", t->text, t->metric,
+                        t->bound, (below == (t->bound < 0)) ? "can never be met"
+                                                            : "is always met and limits nothing");
+    /* Every metric of a run is >= 0 (analysis/report.c clamps its
+     * intervals there), so nothing gets under a negative bound or 0. */
+    if (below && (t->bound < 0 || (t->bound == 0 && t->op == GS_SLO_LT)))
+        return gs_error(d, GS_EINVAL, "--slo: term '%s': %s is never negative, so the term "
+                        "can never be met", t->text, t->metric);
+    if (is_share && ((t->op == GS_SLO_GT && t->bound == 1) ||
+                     (t->op == GS_SLO_LT && t->bound == 0)))
+        return gs_error(d, GS_EINVAL, "--slo: term '%s': %s is a share in [0, 1], so the term "
+                        "can never be met", t->text, t->metric);
+    return GS_OK;
+}
+
+/* Step 3 of gs_slo_check: the values meeting every term on one metric, an
+ * interval whose ends come from the tightest terms, are not empty. */
+static int check_together(const gs_slo *s, size_t first, gs_diag *d)
+{
+    const gs_slo_term *a = &s->terms[first];
+    const gs_slo_term *lo = NULL, *hi = NULL;     /* the tightest term from each side */
+    for (size_t i = 0; i < s->n; i++) {
+        const gs_slo_term *t = &s->terms[i];
+        if (strcmp(t->component, a->component) != 0 || strcmp(t->metric, a->metric) != 0)
+            continue;
+        if (i < first)
+            return GS_OK;     /* this metric was checked at its first term */
+        if (t->op == GS_SLO_LT || t->op == GS_SLO_LE) {
+            if (!hi || t->bound < hi->bound || (t->bound == hi->bound && t->op == GS_SLO_LT))
+                hi = t;
+        } else if (!lo || t->bound > lo->bound || (t->bound == lo->bound && t->op == GS_SLO_GT)) {
+            lo = t;
+        }
+    }
+    if (!lo || !hi)
+        return GS_OK;
+    int open = lo->op == GS_SLO_GT || hi->op == GS_SLO_LT;
+    if (lo->bound < hi->bound || (lo->bound == hi->bound && !open))
+        return GS_OK;
+    char name[140];
+    return gs_error(d, GS_EINVAL, "--slo: terms '%s' and '%s' cannot both be met: no value of "
+                    "%s is on the right side of both", lo->text, hi->text,
+                    term_name(a, name, sizeof name));
+}
+
+int gs_slo_check(const gs_slo *s, const char *const *component, const char *const *metric,
+                 size_t n, gs_diag *d)
+{
+    if (n > 0) {
+        const char **cand = gs_calloc(n + 1, sizeof *cand);
+        if (!cand)
+            return gs_error(d, GS_ENOMEM, "out of memory");
+        int rc = GS_OK;
+        for (size_t t = 0; t < s->n && rc == GS_OK; t++)
+            rc = check_name(&s->terms[t], component, metric, n, cand, d);
+        gs_free(cand);
+        if (rc)
+            return rc;
+    }
+    for (size_t t = 0; t < s->n; t++) {
+        int rc = check_kind(&s->terms[t], d);
+        if (rc)
+            return rc;
+    }
+    for (size_t t = 0; t < s->n; t++) {
+        int rc = check_together(s, t, d);
+        if (rc)
+            return rc;
+    }
+    return GS_OK;
 }
 
 const char *gs_capacity_verdict_name(int verdict)
@@ -215,6 +369,42 @@ static int last_segment_is(const char *path, const char *word)
 {
     const char *dot = strrchr(path, '.');
     return strcmp(dot ? dot + 1 : path, word) == 0;
+}
+
+/* 1 when path has the segment word. */
+static int has_segment(const char *path, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = path; (p = strstr(p, word)) != NULL; p += n)
+        if ((p == path || p[-1] == '.') && (p[n] == '.' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* The direction that a parameter's name settles: 1 when larger is harder
+ * (an arrival rate, closed users, repair time), 0 when larger is easier (a
+ * count of servers, replicas, GPUs, workers, partitions, KV-cache tokens; time
+ * between failures), -1 when the name does not say. Queue `capacity` and
+ * `max_batch` are left out on purpose: a longer queue answers more requests
+ * but each later, and a larger batch serves more at once but each one
+ * slower, so which side is easy depends on the SLO. So is a rate other than
+ * an arrival rate (a rate limit's). */
+static int named_direction(const char *path)
+{
+    static const char *const easier[] = {"servers", "instances", "gpus", "workers",
+                                         "consumers", "partitions", "kv_cache_tokens", "mtbf"};
+    static const char *const harder[] = {"users", "mttr", "error_rate"};
+    const char *dot = strrchr(path, '.');
+    const char *last = dot ? dot + 1 : path;
+    if (strcmp(last, "rate") == 0 && has_segment(path, "arrivals"))
+        return 1;
+    for (size_t i = 0; i < sizeof easier / sizeof easier[0]; i++)
+        if (strcmp(last, easier[i]) == 0)
+            return 0;
+    for (size_t i = 0; i < sizeof harder / sizeof harder[0]; i++)
+        if (strcmp(last, harder[i]) == 0)
+            return 1;
+    return -1;
 }
 
 /* The parameter's path (default: the single, else first, open workload's
@@ -273,6 +463,7 @@ typedef struct search {
     char                    set[600];
     size_t                 *metric;    /* [slo n]: index in the results */
     int                     have_metric;
+    int                     names_checked;  /* gs_slo_check saw the metric names */
     long                    reps, max_reps;
     int                     max_evals;
     double                  tol;
@@ -316,6 +507,15 @@ static int term_verdict(const gs_slo_term *t, double mean, double lo, double hi)
 static int find_metrics(search *s, const gs_results *res, gs_diag *d)
 {
     const gs_slo *slo = s->o->slo;
+    /* Where the probe could not run, the names are checked here, after the
+     * first point, with the same messages. */
+    if (!s->names_checked) {
+        int rc = gs_slo_check(slo, (const char *const *)res->component,
+                              (const char *const *)res->name, res->nmetrics, d);
+        if (rc)
+            return rc;
+        s->names_checked = 1;
+    }
     for (size_t t = 0; t < slo->n; t++) {
         size_t k = 0;
         while (k < res->nmetrics && (strcmp(res->component[k], slo->terms[t].component) != 0 ||
@@ -351,6 +551,53 @@ static void judge(search *s, const gs_results *res, gs_capacity_point *p)
             p->means_meet = 0;
     }
     p->verdict = any_fail ? GS_CAP_FAILS : all_meet ? GS_CAP_MEETS : GS_CAP_UNCERTAIN;
+    p->availability = NAN;
+    for (size_t k = 0; k < res->nmetrics; k++)
+        if (strcmp(res->component[k], "system") == 0 &&
+            strcmp(res->name[k], "availability") == 0) {
+            gs_estimate e;
+            gs_estimate_compute(res->values + k * (size_t)res->nreps, (size_t)res->nreps,
+                                s->r->confidence, &e);
+            p->availability = e.mean;
+        }
+}
+
+/* Check the SLO against the metrics that sc reports, before any point is
+ * simulated. The names are those of a replication whose observation window
+ * is one nanosecond from time 0 (sc is altered for it and must not be run
+ * again): which metrics a run reports depends on the scenario's components
+ * and faults, never on how long it runs, and so short a run costs nothing.
+ * Should the probe itself fail, the first point reports the problem with
+ * the real settings, and the names are checked after it. */
+static int check_slo(search *s, gs_scenario *sc, gs_diag *d)
+{
+    sc->warmup_auto = 0;
+    sc->warmup = 0;
+    sc->duration = 1;
+    gs_metrics m = {0};
+    gs_diag quiet;
+    gs_diag_init(&quiet);
+    int rc = gs_run_replication(sc, 0, &m, NULL, NULL, &quiet);
+    const char **names = NULL;
+    if (rc == GS_OK) {
+        names = gs_calloc(2 * m.n + 1, sizeof *names);
+        if (!names) {
+            gs_metrics_release(&m);
+            return gs_error(d, GS_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < m.n; i++) {
+            names[i] = m.v[i].component;
+            names[m.n + i] = m.v[i].name;
+        }
+        s->names_checked = 1;
+    } else if (rc == GS_ENOMEM) {
+        gs_metrics_release(&m);
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    }
+    rc = gs_slo_check(s->o->slo, names, names ? names + m.n : NULL, names ? m.n : 0, d);
+    gs_free(names);
+    gs_metrics_release(&m);
+    return rc;
 }
 
 /* Simulate the point x and append it to the result. */
@@ -473,6 +720,9 @@ static double slack(const search *s, const gs_capacity_point *p)
     return sum;
 }
 
+/* Summed relative margins closer than this are a tie (read_direction). */
+#define GS_CAP_TIE 1e-3
+
 static int explored(const search *s, double x)
 {
     for (size_t i = 0; i < s->r->npoints; i++)
@@ -566,6 +816,73 @@ static int next_point(const search *s, double *x)
     return split(s, z2->x, f->x, x) || explored(s, *x) ? -1 : 0;
 }
 
+/* Read the direction off the two outermost points explored: their verdicts
+ * when they differ, else their summed relative margins. 0 when the two tie
+ * in both, which says nothing: a parameter that does not move the SLO's
+ * metrics (common random numbers make the points equal, or nearly: a
+ * difference of 0.1 % of the bounds is taken as none) must not be taken as
+ * pointing either way. */
+static int read_direction(search *s)
+{
+    const gs_capacity_result *r = s->r;
+    const gs_capacity_point *a = NULL, *b = NULL;
+    for (size_t i = 0; i < r->npoints; i++) {
+        const gs_capacity_point *p = &r->points[i];
+        if (!a || p->x < a->x)
+            a = p;
+        if (!b || p->x > b->x)
+            b = p;
+    }
+    if (a == b)
+        return 0;
+    if (rank_of(a->verdict) != rank_of(b->verdict)) {
+        s->r->larger_harder = rank_of(b->verdict) < rank_of(a->verdict);
+        return 1;
+    }
+    double ma = slack(s, a), mb = slack(s, b);
+    if (!(fabs(ma - mb) > GS_CAP_TIE))
+        return 0;
+    s->r->larger_harder = mb < ma;
+    return 1;
+}
+
+/* For a parameter whose name does not settle the direction: explore
+ * outwards from the scenario's value, doubling and halving in turn, until
+ * the outermost points differ (read_direction) or neither way can go on;
+ * then the direction is GS_CAP_DIR_NONE and the search ends there. */
+static int find_direction(search *s, gs_diag *d)
+{
+    gs_capacity_result *r = s->r;
+    double up = r->start, down = r->start;
+    int can_up = 1, can_down = 1;
+    r->larger_harder = 1;
+    while (can_up || can_down) {
+        for (int side = 0; side < 2; side++) {
+            int *can = side == 0 ? &can_up : &can_down;
+            double *edge = side == 0 ? &up : &down;
+            double x;
+            if (!*can)
+                continue;
+            /* The budget spent before the points differ: the search ends
+             * with what it has, the direction a guess, not a finding. */
+            if ((int)r->npoints >= s->max_evals)
+                return GS_OK;
+            if ((side == 0 ? grow(s, *edge, &x) : shrink(s, *edge, &x)) || explored(s, x)) {
+                *can = 0;
+                continue;
+            }
+            int rc = evaluate(s, x, d);
+            if (rc)
+                return rc;
+            *edge = x;
+            if (read_direction(s))
+                return GS_OK;
+        }
+    }
+    r->direction = GS_CAP_DIR_NONE;
+    return GS_OK;
+}
+
 static int cmp_point(const void *a, const void *b)
 {
     double x = ((const gs_capacity_point *)a)->x, y = ((const gs_capacity_point *)b)->x;
@@ -637,31 +954,22 @@ int gs_capacity_search(const gs_capacity_opts *o, gs_capacity_result *out, gs_di
     s.reps = sc->replications;
     rc = out->scenario ? find_param(sc, o->param, &out->param, &out->start, &out->integer, d)
                        : gs_error(d, GS_ENOMEM, "out of memory");
+    if (rc == GS_OK)
+        rc = check_slo(&s, sc, d);
     gs_scenario_free(sc);
     if (rc)
         goto out;
     s.max_reps = o->max_reps > 0 ? o->max_reps : 4 * s.reps;
     if (s.max_reps < s.reps)
         s.max_reps = s.reps;
-    out->larger_harder = 1;
+    int named = named_direction(out->param);
+    out->larger_harder = named != 0;
+    out->direction = named >= 0 ? GS_CAP_DIR_NAME : GS_CAP_DIR_POINTS;
     if ((rc = evaluate(&s, out->start, d)))
         goto out;
-    /* Rates make every SLO harder as they grow. For another parameter the
-     * direction is read off the first two points: the verdicts when they
-     * differ, else the summed relative margins (a tie reads as harder). */
-    if (!last_segment_is(out->param, "rate")) {
-        double x1;
-        if (grow(&s, out->start, &x1) == 0) {
-            if ((rc = evaluate(&s, x1, d)))
-                goto out;
-            const gs_capacity_point *p0 = &out->points[0], *p1 = &out->points[1];
-            if (rank_of(p0->verdict) != rank_of(p1->verdict))
-                out->larger_harder = rank_of(p1->verdict) < rank_of(p0->verdict);
-            else
-                out->larger_harder = !(slack(&s, p1) > slack(&s, p0));
-        }
-    }
-    while ((int)out->npoints < s.max_evals) {
+    if (named < 0 && (rc = find_direction(&s, d)))
+        goto out;
+    while (out->direction != GS_CAP_DIR_NONE && (int)out->npoints < s.max_evals) {
         double x;
         if (next_point(&s, &x))
             break;
@@ -718,6 +1026,40 @@ int gs_capacity_print_csv(FILE *f, const gs_capacity_result *r, const gs_slo *sl
     return fflush(f) || ferror(f) ? GS_EIO : GS_OK;
 }
 
+/* The system's availability at the answer; NaN without one. */
+static double answer_availability(const gs_capacity_result *r)
+{
+    if (r->status == GS_CAP_NONE_MEET)
+        return NAN;
+    for (size_t i = 0; i < r->npoints; i++)
+        if (r->points[i].x == r->capacity)
+            return r->points[i].availability;
+    return NAN;
+}
+
+int gs_capacity_warning(const gs_capacity_result *r, const gs_slo *slo, char *buf,
+                        size_t size)
+{
+    for (size_t t = 0; t < slo->n; t++)
+        if (strcmp(slo->terms[t].component, "system") == 0 &&
+            gs_report_is_share(slo->terms[t].metric))
+            return 0;
+    double a = answer_availability(r);
+    if (!(a < GS_CAP_LOW_AVAILABILITY))
+        return 0;
+    char v[48];
+    value_text(v, sizeof v, r, r->capacity);
+    int k = snprintf(buf, size, "at the answer, %s = %s, the system's availability is only "
+                     "%.4g: latencies count answered requests only, so an SLO without an "
+                     "availability term can be met by a system that turns requests away; add "
+                     "one, e.g. --slo \"", r->param, v, a);
+    for (size_t t = 0; t < slo->n && k >= 0 && (size_t)k < size; t++)
+        k += snprintf(buf + k, size - (size_t)k, "%s,", slo->terms[t].text);
+    if (k >= 0 && (size_t)k < size)
+        snprintf(buf + k, size - (size_t)k, "availability>=%g\"", GS_CAP_LOW_AVAILABILITY);
+    return 1;
+}
+
 static const char *status_name(int status)
 {
     return status == GS_CAP_FOUND ? "found" : status == GS_CAP_ALL_MEET ? "all_meet"
@@ -730,9 +1072,13 @@ int gs_capacity_print_json(FILE *f, const gs_capacity_result *r, const gs_slo *s
     gs_summary_json_string(f, r->scenario);
     fputs(", \"param\": ", f);
     gs_summary_json_string(f, r->param);
-    fprintf(f, ", \"integer\": %s, \"direction\": \"%s\", \"start\": ",
-            r->integer ? "true" : "false", r->larger_harder ? "larger_is_harder"
-                                                             : "larger_is_easier");
+    fprintf(f, ", \"integer\": %s, \"direction\": \"%s\", \"direction_from\": \"%s\", "
+            "\"start\": ", r->integer ? "true" : "false",
+            r->direction == GS_CAP_DIR_NONE ? "none"
+            : r->larger_harder              ? "larger_is_harder"
+                                            : "larger_is_easier",
+            r->direction == GS_CAP_DIR_NAME ? "name" : r->direction == GS_CAP_DIR_POINTS ? "points"
+                                                                                         : "none");
     gs_summary_json_number(f, r->start);
     fputs(", \"confidence\": ", f);
     gs_summary_json_number(f, r->confidence);
@@ -752,13 +1098,17 @@ int gs_capacity_print_json(FILE *f, const gs_capacity_result *r, const gs_slo *s
     gs_summary_json_number(f, r->lo);
     fputs(", ", f);
     gs_summary_json_number(f, r->hi);
-    fputs("],\n \"points\": [", f);
+    fputs("], \"availability_at_capacity\": ", f);
+    gs_summary_json_number(f, answer_availability(r));
+    fputs(",\n \"points\": [", f);
     for (size_t i = 0; i < r->npoints; i++) {
         const gs_capacity_point *p = &r->points[i];
         fprintf(f, "%s\n  {\"step\": %d, \"value\": ", i ? "," : "", p->step);
         gs_summary_json_number(f, p->x);
-        fprintf(f, ", \"replications\": %ld, \"verdict\": \"%s\", \"metrics\": [", p->nreps,
-                gs_capacity_verdict_name(p->verdict));
+        fprintf(f, ", \"replications\": %ld, \"verdict\": \"%s\", \"availability\": ",
+                p->nreps, gs_capacity_verdict_name(p->verdict));
+        gs_summary_json_number(f, p->availability);
+        fputs(", \"metrics\": [", f);
         for (size_t t = 0; t < slo->n; t++) {
             fputs(t ? ", {\"mean\": " : "{\"mean\": ", f);
             gs_summary_json_number(f, p->mean[t]);
@@ -774,12 +1124,22 @@ int gs_capacity_print_json(FILE *f, const gs_capacity_result *r, const gs_slo *s
     return fflush(f) || ferror(f) ? GS_EIO : GS_OK;
 }
 
+static int any_uncertain(const gs_capacity_result *r)
+{
+    for (size_t i = 0; i < r->npoints; i++)
+        if (r->points[i].verdict == GS_CAP_UNCERTAIN)
+            return 1;
+    return 0;
+}
+
 int gs_capacity_print_table(FILE *f, const gs_capacity_result *r, const gs_slo *slo)
 {
     char v[48], a[48], b[48];
     fprintf(f, "capacity: %s, parameter %s (%s; %.0f%% CIs)\nSLO:", r->scenario, r->param,
-            r->larger_harder ? "larger is harder: the largest value meeting the SLO"
-                             : "larger is easier: the smallest value meeting the SLO",
+            r->direction == GS_CAP_DIR_NONE
+                ? "the SLO's metrics hardly changed over the values tried"
+            : r->larger_harder ? "larger is harder: the largest value meeting the SLO"
+                               : "larger is easier: the smallest value meeting the SLO",
             100 * r->confidence);
     for (size_t t = 0; t < slo->n; t++)
         fprintf(f, "%s %s", t ? "," : "", slo->terms[t].text);
@@ -808,19 +1168,35 @@ int gs_capacity_print_table(FILE *f, const gs_capacity_result *r, const gs_slo *
         fprintf(f, "  %s\n", gs_capacity_verdict_name(p->verdict));
     }
     value_text(v, sizeof v, r, r->capacity);
-    value_text(a, sizeof a, r, r->lo);
-    value_text(b, sizeof b, r, r->hi);
+    if (r->status == GS_CAP_FOUND) {
+        value_text(a, sizeof a, r, r->lo);
+        value_text(b, sizeof b, r, r->hi);
+    } else if (r->npoints > 0) {
+        /* The range tried (points are sorted by value). */
+        value_text(a, sizeof a, r, r->points[0].x);
+        value_text(b, sizeof b, r, r->points[r->npoints - 1].x);
+    }
     fputc('\n', f);
     if (r->status == GS_CAP_FOUND)
         fprintf(f, "capacity: %s = %s, interval [%s, %s] (%s with confidence at %s, %s with "
                 "confidence at %s)\n", r->param, v, a, b,
                 r->larger_harder ? "meets" : "fails", a, r->larger_harder ? "fails" : "meets", b);
+    else if (r->npoints == 0)
+        fprintf(f, "capacity: not found: no value of %s was explored\n", r->param);
+    else if (r->status == GS_CAP_ALL_MEET && r->direction == GS_CAP_DIR_NONE)
+        fprintf(f, "capacity: the SLO holds at every value of %s tried, from %s to %s, and its "
+                "metrics hardly change: the parameter does not limit it\n", r->param, a, b);
     else if (r->status == GS_CAP_ALL_MEET)
-        fprintf(f, "capacity: %s %s %s: every value explored meets the SLO (the search stopped "
-                "before one failed)\n", r->param, r->larger_harder ? ">=" : "<=", v);
+        fprintf(f, "capacity: the SLO holds at every value of %s tried, from %s to %s: the "
+                "parameter does not limit it there (%s %s %s; the search stopped before a "
+                "value failed)\n", r->param, a, b, r->param, r->larger_harder ? ">=" : "<=", v);
+    else if (r->direction == GS_CAP_DIR_NONE)
+        fprintf(f, "capacity: not found: the SLO %s at every value of %s tried, from %s to %s, "
+                "and its metrics hardly change: the parameter cannot make it hold\n",
+                any_uncertain(r) ? "is not met with confidence" : "fails", r->param, a, b);
     else
-        fprintf(f, "capacity: not found: no value of %s explored meets the SLO with "
-                "confidence\n", r->param);
+        fprintf(f, "capacity: not found: no value of %s tried, from %s to %s, meets the SLO "
+                "with confidence\n", r->param, a, b);
     return fflush(f) || ferror(f) ? GS_EIO : GS_OK;
 }
 

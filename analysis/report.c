@@ -15,12 +15,18 @@
 #include "sim/error.h"
 #include "sim/scenario.h"
 
-/* Shares, which cannot exceed 1 (SPEC §4: ratios in [0, 1]). */
-static int bounded_share(const char *metric)
+int gs_report_is_share(const char *metric)
 {
     size_t n = strlen(metric);
     return strcmp(metric, "availability") == 0 || strcmp(metric, "utilization") == 0 ||
            (n > 6 && strcmp(metric + n - 6, "_ratio") == 0);
+}
+
+int gs_report_is_rate(const char *metric)
+{
+    size_t n = strlen(metric);
+    return strcmp(metric, "throughput") == 0 || strcmp(metric, "offered_rate") == 0 ||
+           strcmp(metric, "goodput") == 0 || (n > 6 && strcmp(metric + n - 6, "_per_s") == 0);
 }
 
 int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **rows,
@@ -38,7 +44,7 @@ int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **ro
          * can reach past those bounds, where the truth certainly is not. */
         if (r[k].est.ci_low < 0)
             r[k].est.ci_low = 0;
-        if (bounded_share(r[k].metric) && r[k].est.ci_high > 1)
+        if (gs_report_is_share(r[k].metric) && r[k].est.ci_high > 1)
             r[k].est.ci_high = 1;
     }
     *rows = r;

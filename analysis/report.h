@@ -11,6 +11,13 @@
 
 typedef enum gs_format { GS_FORMAT_TABLE, GS_FORMAT_CSV, GS_FORMAT_JSON } gs_format;
 
+/* What a metric is, by its name (docs/results.md, "Units"): a share, a
+ * fraction in [0, 1] (SPEC §4: availability, utilization, every *_ratio),
+ * or a rate per second (throughput, offered_rate, goodput, every *_per_s
+ * such as tokens_per_s). Times are gs_summary_is_time_metric()'s. */
+int gs_report_is_share(const char *metric);
+int gs_report_is_rate(const char *metric);
+
 /* One row per metric of res, in report order. Caller frees with gs_free(). */
 int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **rows,
                    gs_diag *d);

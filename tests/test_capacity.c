@@ -49,7 +49,6 @@ static void slo_bad(void)
     } bad[] = {
         {"latency_p99<2s,availability", "'availability'"},
         {"latency_p99<fast", "'latency_p99<fast'"},
-        {"availability>2s", "'availability>2s'"},
         {"<2s", "'<2s'"},
         {"latency_p99<2s,,availability>0.9", "empty term"},
         {"", "empty term"},
@@ -72,6 +71,75 @@ static void slo_bad(void)
         }
         gs_slo_release(&s);
     }
+}
+
+/* gs_slo_check: each bad SLO is GS_EINVAL with a message naming the term
+ * (and the nearest metric for a misspelt one), in the order names, units
+ * and bounds, combinations. */
+static void slo_check(void)
+{
+    static const char *const comp[] = {"system", "system", "system", "system", "gw", "gw"};
+    static const char *const name[] = {"latency_p99", "availability", "throughput",
+                                       "error_ratio", "utilization", "wait_mean"};
+    static const struct {
+        const char *slo, *named, *phrase;
+    } bad[] = {
+        {"latncy_p99<2s", "'latncy_p99<2s'", "did you mean 'latency_p99'?"},
+        {"LATENCY_P99<2s", "'LATENCY_P99<2s'", "did you mean 'latency_p99'?"},
+        {"latency_p99<2s,gww/utilization<0.5", "'gww/utilization<0.5'", "did you mean 'gw'?"},
+        {"gw/utilisation<0.5", "'gw/utilisation<0.5'", "did you mean 'gw/utilization'?"},
+        {"availability>1.5", "'availability>1.5'", "can never be met"},
+        {"availability<1.5", "'availability<1.5'", "always met"},
+        {"error_ratio<-0.1", "'error_ratio<-0.1'", "can never be met"},
+        {"availability>1", "'availability>1'", "can never be met"},
+        {"latency_p99<-1s", "'latency_p99<-1s'", "must be > 0"},
+        {"latency_p99<0s", "'latency_p99<0s'", "must be > 0"},
+        {"latency_p99<0", "'latency_p99<0'", "must be > 0"},
+        {"gw/utilization<0.5/s", "'gw/utilization<0.5/s'", "not a rate"},
+        {"latency_p99<5/s", "'latency_p99<5/s'", "not a rate"},
+        {"availability>2s", "'availability>2s'", "not a time"},
+        {"throughput<-1", "'throughput<-1'", "never negative"},
+        {"availability>0.999,availability<0.5", "'availability>0.999' and 'availability<0.5'",
+         "cannot both"},
+        {"availability>=0.9,latency_p99<1s,availability<0.9", "'availability>=0.9' and "
+         "'availability<0.9'", "cannot both"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        gs_diag d;
+        gs_diag_init(&d);
+        gs_slo s;
+        CHECK_EQ(gs_slo_parse(bad[i].slo, &s, &d), GS_OK);
+        int rc = gs_slo_check(&s, comp, name, 6, &d);
+        CHECK_EQ(rc, GS_EINVAL);
+        if (!strstr(d.msg, bad[i].named) || !strstr(d.msg, bad[i].phrase) ||
+            strncmp(d.msg, "--slo: ", 7) != 0) {
+            fprintf(stderr, "slo '%s': message '%s' lacks %s or '%s'\n", bad[i].slo, d.msg,
+                    bad[i].named, bad[i].phrase);
+            CHECK(0);
+        }
+        gs_slo_release(&s);
+    }
+    static const char *const good[] = {
+        "latency_p99<2s,availability>=0.999", "availability>=0.9,availability<=0.9",
+        "throughput>800/m,gw/utilization<0.8", "gw/wait_mean<=0.002,error_ratio<0.01",
+        "availability<=1"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        gs_diag d;
+        gs_diag_init(&d);
+        gs_slo s;
+        CHECK_EQ(gs_slo_parse(good[i], &s, &d), GS_OK);
+        CHECK_EQ(gs_slo_check(&s, comp, name, 6, &d), GS_OK);
+        if (d.msg[0])
+            fprintf(stderr, "slo '%s': %s\n", good[i], d.msg);
+        gs_slo_release(&s);
+    }
+    /* Without the names, units and bounds are still checked. */
+    gs_diag d;
+    gs_diag_init(&d);
+    gs_slo s;
+    CHECK_EQ(gs_slo_parse("nosuch_ratio>2", &s, &d), GS_OK);
+    CHECK_EQ(gs_slo_check(&s, NULL, NULL, 0, &d), GS_EINVAL);
+    gs_slo_release(&s);
 }
 
 /* M/M/1, mu = 1000/s: the mean time in system 1/(mu - lambda) is 5 ms at
@@ -178,6 +246,82 @@ static void servers_capacity(void)
     gs_slo_release(&slo);
 }
 
+/* Servers of an M/M/c at 100/s (rho = 0.0125 with 8 servers): the SLO
+ * holds from 8 servers down to 1, and 8 and 16 servers give the same
+ * latencies. Servers are named as larger-is-easier, so the search goes down,
+ * not up towards 512 as a tie read as "larger is harder" once made it. */
+static const char *idle =
+    "name: idle\n"
+    "simulation: {duration: 2s, warmup: 0.2s, replications: 2, seed: 3}\n"
+    "workload: [{name: c, arrivals: {process: poisson, rate: 100/s}, entry: svc}]\n"
+    "components:\n  svc: {type: service, servers: 8, capacity: 1000,\n"
+    "                     service: {dist: exponential, mean: 1ms}}\n";
+
+static void direction(void)
+{
+    gs_diag d;
+    gs_diag_init(&d);
+    gs_slo slo;
+    CHECK_EQ(gs_slo_parse("latency_mean<10ms", &slo, &d), GS_OK);
+    gs_capacity_opts o = {.path = "idle.yaml", .text = idle, .slo = &slo, .threads = 2,
+                          .param = "components.svc.servers"};
+    gs_capacity_result r;
+    CHECK_EQ(gs_capacity_search(&o, &r, &d), GS_OK);
+    gs_capacity_print_table(stderr, &r, &slo);
+    CHECK_EQ(r.larger_harder, 0);
+    CHECK_EQ(r.direction, GS_CAP_DIR_NAME);
+    CHECK_EQ(r.status, GS_CAP_ALL_MEET);
+    CHECK_NEAR(r.capacity, 1, 0);
+    for (size_t i = 0; i < r.npoints; i++)
+        CHECK(r.points[i].x <= 8);
+    gs_capacity_result_release(&r, &slo);
+    /* A parameter whose name says nothing and that does not move the
+     * latency (a queue bound never reached): probed both ways, then
+     * reported as not limiting the SLO, with no direction. */
+    o.param = "components.svc.capacity";
+    gs_diag_init(&d);
+    CHECK_EQ(gs_capacity_search(&o, &r, &d), GS_OK);
+    gs_capacity_print_table(stderr, &r, &slo);
+    CHECK_EQ(r.direction, GS_CAP_DIR_NONE);
+    CHECK_EQ(r.status, GS_CAP_ALL_MEET);
+    CHECK(r.npoints >= 3);
+    CHECK(r.points[0].x < 1000 && r.points[r.npoints - 1].x > 1000);
+    gs_capacity_result_release(&r, &slo);
+    gs_slo_release(&slo);
+}
+
+/* gs_capacity_warning: an answer where most requests are turned away,
+ * from an SLO on latency alone, is flagged; with an availability term it
+ * is not. */
+static void low_availability(void)
+{
+    gs_diag d;
+    gs_diag_init(&d);
+    gs_slo slo;
+    CHECK_EQ(gs_slo_parse("latency_p99<2s", &slo, &d), GS_OK);
+    double m[3] = {0.5, 0.4, 0.6};
+    gs_capacity_point p = {.step = 1, .x = 4000, .nreps = 2, .verdict = GS_CAP_MEETS,
+                           .means_meet = 1, .availability = 0.3, .mean = m, .lo = m + 1,
+                           .hi = m + 2};
+    char param[] = "workload.c.arrivals.rate";
+    gs_capacity_result r = {.param = param, .larger_harder = 1, .status = GS_CAP_ALL_MEET,
+                            .capacity = 4000, .lo = 4000, .hi = NAN, .npoints = 1,
+                            .points = &p};
+    char buf[1024];
+    CHECK_EQ(gs_capacity_warning(&r, &slo, buf, sizeof buf), 1);
+    CHECK(strstr(buf, "availability") != NULL && strstr(buf, "0.3") != NULL);
+    p.availability = 0.995;
+    CHECK_EQ(gs_capacity_warning(&r, &slo, buf, sizeof buf), 0);
+    p.availability = 0.3;
+    r.status = GS_CAP_NONE_MEET;
+    CHECK_EQ(gs_capacity_warning(&r, &slo, buf, sizeof buf), 0);
+    r.status = GS_CAP_FOUND;
+    gs_slo_release(&slo);
+    CHECK_EQ(gs_slo_parse("latency_p99<2s,availability>0.2", &slo, &d), GS_OK);
+    CHECK_EQ(gs_capacity_warning(&r, &slo, buf, sizeof buf), 0);
+    gs_slo_release(&slo);
+}
+
 static void bad_param(void)
 {
     gs_diag d;
@@ -205,13 +349,30 @@ static void bad_param(void)
     CHECK(strstr(d.msg, "gw/nosuch_ratio<0.1") != NULL);
     gs_capacity_result_release(&r, &slo);
     gs_slo_release(&slo);
+    /* A misspelt metric is named, with the nearest one, before any point
+     * is simulated. */
+    CHECK_EQ(gs_slo_parse("latncy_mean<5ms", &slo, &d), GS_OK);
+    o.on_point = count_point;
+    o.max_evals = 0;
+    npoints_seen = 0;
+    gs_diag_init(&d);
+    CHECK_EQ(gs_capacity_search(&o, &r, &d), GS_EINVAL);
+    CHECK(strstr(d.msg, "did you mean 'latency_mean'?") != NULL);
+    CHECK_EQ(npoints_seen, 0);
+    CHECK_EQ(r.npoints, 0);
+    gs_capacity_result_release(&r, &slo);
+    gs_slo_release(&slo);
+    npoints_seen = 0;
 }
 
 int main(void)
 {
     slo_good();
     slo_bad();
+    slo_check();
     bad_param();
+    direction();
+    low_availability();
     mm1_capacity();
     servers_capacity();
     return CHECK_DONE();
