@@ -188,10 +188,21 @@ static int utilization(const char *dir, const gs_scenario *sc, const gs_results 
         return gs_error(d, GS_ENOMEM, "out of memory");
     }
     size_t n = 0;
-    for (size_t k = 0; k < res->nmetrics; k++)
-        if (strcmp(rows[k].metric, "utilization") == 0)
-            bars[n++] = (gs_plot_bar){rows[k].component, slot, rows[k].est.mean,
-                                      rows[k].est.ci_low, rows[k].est.ci_high};
+    for (size_t k = 0; k < res->nmetrics; k++) {
+        if (strcmp(rows[k].metric, "utilization") != 0)
+            continue;
+        /* A GPU pool's utilization counts occupied batch slots; the axis
+         * says "share of time busy", which for it is gpu_busy_ratio (the
+         * share of GPU-time running a pass). A component's metrics are
+         * adjacent, so the search stays within its own rows. */
+        size_t u = k;
+        for (size_t j = k + 1; j < res->nmetrics &&
+                               strcmp(rows[j].component, rows[k].component) == 0; j++)
+            if (strcmp(rows[j].metric, "gpu_busy_ratio") == 0)
+                u = j;
+        bars[n++] = (gs_plot_bar){rows[k].component, slot, rows[u].est.mean,
+                                  rows[u].est.ci_low, rows[u].est.ci_high};
+    }
     char title[400];
     snprintf(title, sizeof title, "%s", sc->name);
     if (n > UTIL_BARS_MAX) {

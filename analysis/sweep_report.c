@@ -158,31 +158,70 @@ static int new_summary(const gs_sweep_result *s, size_t b, gs_estimate **out, gs
 
 /* ---- sweep.csv ---------------------------------------------------------- */
 
-static void put_param_cells(FILE *f, const gs_sweep_result *s, size_t p)
+/* One cell of a sweep.csv row: in CSV its field (after a comma unless it
+ * is the first), in JSON its "key": value pair. A number that is finite is
+ * written as one (JSON has no NaN: null, as run --format json writes it);
+ * text as a quoted string. */
+typedef struct row_writer {
+    FILE       *f;
+    int         json;
+    int         first;
+} row_writer;
+
+static void cell_key(row_writer *w, const char *key)
 {
-    for (size_t j = 0; j < s->nparams; j++) {
-        fputc(',', f);
-        double v = s->num[p * s->nparams + j];
-        if (isfinite(v))
-            gs_summary_csv_number(f, v);
-        else
-            gs_csv_write_field(f, s->text[p * s->nparams + j]);
+    if (!w->first)
+        fputs(w->json ? ", " : ",", w->f);
+    w->first = 0;
+    if (w->json) {
+        gs_summary_json_string(w->f, key);
+        fputs(": ", w->f);
     }
 }
 
-int gs_sweep_report_csv(FILE *f, const gs_sweep_result *s)
+static void cell_text(row_writer *w, const char *key, const char *text)
 {
+    cell_key(w, key);
+    if (w->json)
+        gs_summary_json_string(w->f, text);
+    else
+        gs_csv_write_field(w->f, text);
+}
+
+static void cell_number(row_writer *w, const char *key, double v)
+{
+    cell_key(w, key);
+    if (w->json)
+        gs_summary_json_number(w->f, v);
+    else
+        gs_summary_csv_number(w->f, v);
+}
+
+static void cell_count(row_writer *w, const char *key, long n)
+{
+    cell_key(w, key);
+    fprintf(w->f, "%ld", n);
+}
+
+static int sweep_rows(FILE *f, const gs_sweep_result *s, int json)
+{
+    static const char *const stat_key[4] = {"mean", "ci_low", "ci_high", "stddev"};
     gs_diag d;
     gs_diag_init(&d);
     int rc = check_result(s, &d);
     if (rc != GS_OK)
         return rc;
-    fputs("scenario,component,metric,mean,ci_low,ci_high,stddev,replications", f);
-    for (size_t j = 0; j < s->nparams; j++) {
-        fputc(',', f);
-        gs_csv_write_field(f, s->param[j]);
+    if (json) {
+        fputc('[', f);
+    } else {
+        fputs("scenario,component,metric,mean,ci_low,ci_high,stddev,replications", f);
+        for (size_t j = 0; j < s->nparams; j++) {
+            fputc(',', f);
+            gs_csv_write_field(f, s->param[j]);
+        }
+        fputc('\n', f);
     }
-    fputc('\n', f);
+    int rows = 0;
     for (size_t b = 0; b < s->nbases && rc == GS_OK; b++) {
         const gs_sweep_base_result *base = &s->base[b];
         gs_estimate *est;
@@ -191,26 +230,44 @@ int gs_sweep_report_csv(FILE *f, const gs_sweep_result *s)
         for (size_t p = 0; p < s->npoints; p++) {
             for (size_t m = 0; m < base->nmetrics; m++) {
                 const gs_estimate *e = &est[p * base->nmetrics + m];
-                gs_csv_write_field(f, base->name);
-                fputc(',', f);
-                gs_csv_write_field(f, base->component[m]);
-                fputc(',', f);
-                gs_csv_write_field(f, base->metric[m]);
+                row_writer w = {f, json, 1};
+                if (json)
+                    fputs(rows ? ",\n  {" : "\n  {", f);
+                rows++;
+                cell_text(&w, "scenario", base->name);
+                cell_text(&w, "component", base->component[m]);
+                cell_text(&w, "metric", base->metric[m]);
                 const double v[4] = {e->mean, e->ci_low, e->ci_high, e->stddev};
-                for (size_t k = 0; k < 4; k++) {
-                    fputc(',', f);
-                    gs_summary_csv_number(f, v[k]);
+                for (size_t k = 0; k < 4; k++)
+                    cell_number(&w, stat_key[k], v[k]);
+                cell_count(&w, "replications", e->n);
+                for (size_t j = 0; j < s->nparams; j++) {
+                    double x = s->num[p * s->nparams + j];
+                    if (isfinite(x))
+                        cell_number(&w, s->param[j], x);
+                    else
+                        cell_text(&w, s->param[j], s->text[p * s->nparams + j]);
                 }
-                fprintf(f, ",%ld", e->n);
-                put_param_cells(f, s, p);
-                fputc('\n', f);
+                fputs(json ? "}" : "\n", f);
             }
         }
         gs_free(est);
     }
+    if (json)
+        fputs(rows ? "\n]\n" : "]\n", f);
     if (fflush(f) != 0 || ferror(f))
         return rc != GS_OK ? rc : GS_EIO;
     return rc;
+}
+
+int gs_sweep_report_csv(FILE *f, const gs_sweep_result *s)
+{
+    return sweep_rows(f, s, 0);
+}
+
+int gs_sweep_report_json(FILE *f, const gs_sweep_result *s)
+{
+    return sweep_rows(f, s, 1);
 }
 
 /* ---- sweep.h5 ----------------------------------------------------------- */

@@ -67,6 +67,11 @@ typedef struct gs_sweep_result {
  * GS_ENOMEM; GS_EIO when the stream reports an error. */
 int gs_sweep_report_csv(FILE *f, const gs_sweep_result *s);
 
+/* sweep.csv's rows as a JSON array of objects keyed by its header, the
+ * same values in the same order (NaN and infinities as null). Same
+ * returns as gs_sweep_report_csv(). */
+int gs_sweep_report_json(FILE *f, const gs_sweep_result *s);
+
 /* sweep.h5 at path, atomically, the same bytes for the same input, through
  * gs_h5_write_sweep() (analysis/h5.h; layout in docs/results.md). GS_OK;
  * GS_EINVAL; GS_ENOMEM; GS_EIO with a message naming path. */

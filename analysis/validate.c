@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "analysis/summary.h"
 #include "analysis/theory.h"
 #include "sim/alloc.h"
 #include "sim/error.h"
@@ -575,10 +576,25 @@ static void print_json(FILE *out, const vrow *rows, size_t n, int failed)
     fprintf(out, "{\"checks\": [");
     for (size_t i = 0; i < n; i++) {
         const vrow *r = &rows[i];
-        fprintf(out, "%s\n  {\"case\": \"%s\", \"component\": \"%s\", \"metric\": \"%s\", "
-                "\"mean\": %.10g, \"ci_low\": %.10g, \"ci_high\": %.10g, \"theory\": %.10g, "
-                "\"verdict\": \"%s\"}", i ? "," : "", r->vcase, r->chk.component, r->chk.metric,
-                r->est.mean, r->est.ci_low, r->est.ci_high, r->chk.theory, verdict(r->pass));
+        const char *key[] = {"case", "component", "metric"};
+        const char *text[] = {r->vcase, r->chk.component, r->chk.metric};
+        fputs(i ? ",\n  {" : "\n  {", out);
+        for (size_t k = 0; k < 3; k++) {
+            fprintf(out, "\"%s\": ", key[k]);
+            gs_summary_json_string(out, text[k]);
+            fputs(", ", out);
+        }
+        /* A case whose replications measured nothing has a NaN mean: null,
+         * as everywhere in gatesim's JSON. */
+        const char *nkey[] = {"mean", "ci_low", "ci_high", "theory", "rel_error"};
+        const double v[] = {r->est.mean, r->est.ci_low, r->est.ci_high, r->chk.theory,
+                            (r->est.mean - r->chk.theory) / r->chk.theory};
+        for (size_t k = 0; k < 5; k++) {
+            fprintf(out, "\"%s\": ", nkey[k]);
+            gs_summary_json_number(out, v[k]);
+            fputs(", ", out);
+        }
+        fprintf(out, "\"verdict\": \"%s\"}", verdict(r->pass));
     }
     fprintf(out, "\n], \"failed\": %d}\n", failed);
 }

@@ -257,7 +257,9 @@ static int cmd_calibrate(int argc, char **argv)
     if (!o.backend->available()) {
         fprintf(stderr, "gatesim kernels calibrate: backend %s is not available on this "
                 "machine (no CUDA device, or a build without CUDA)\n", o.backend->name);
-        return EXIT_FAIL;
+        /* A backend named on the command line that this machine cannot run
+         * is a command-line error: nothing was measured, nothing to write. */
+        return EXIT_USAGE;
     }
     char dflt[GS_MODEL_NAME_MAX + 64];
     if (!out) {
@@ -391,7 +393,7 @@ static int cmd_bench(int argc, char **argv)
     if (!be->available()) {
         fprintf(stderr, "gatesim kernels bench: backend %s is not available on this machine "
                 "(no CUDA device, or a build without CUDA)\n", be->name);
-        return EXIT_FAIL;
+        return EXIT_USAGE;
     }
     gs_diag d;
     gs_diag_init(&d);

@@ -3,6 +3,7 @@
  * failed, 2 bad command line or scenario, 3 internal error). Nothing else
  * lives here. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
@@ -56,6 +57,7 @@ typedef struct options {
     long         pending;        /* bench */
     const char  *slo;            /* capacity */
     const char  *param;          /* capacity */
+    unsigned     given;          /* the OPTB_* bits of the options on the line */
 } options;
 
 static const char *usage_main =
@@ -100,7 +102,8 @@ static const char *usage_run =
     "  --max-replications N  stop there if --precision is not reached (default 1000)\n"
     "  --format FMT        stdout format: table (default), csv or json\n"
     "  --no-plots          write no plots\n"
-    "  -q, --quiet         no progress bar\n"
+    "  -q, --quiet         no progress bar and no note of the warm-up chosen;\n"
+    "                      warnings still go to stderr\n"
     "  -h, --help          this text\n";
 
 static const char *usage_compare =
@@ -112,6 +115,10 @@ static const char *usage_compare =
     "difference against the first scenario (* = significant). Writes compare.csv,\n"
     "results.h5 (every scenario), plots/ (with bar charts of the key metrics) and\n"
     "each scenario's summary.csv and scenario.yaml under the output directory.\n"
+    "compare.csv's columns (docs/statistics.md): scenario, component, metric, mean,\n"
+    "ci_low, ci_high, stddev, replications, then diff_mean, diff_ci_low, diff_ci_high\n"
+    "(the paired difference against the first scenario, empty for the first) and\n"
+    "significant (1 when that interval excludes 0).\n"
     "\n"
     "  -o DIR              output directory (default: results/compare/)\n"
     "  -r N                replications of every scenario (default: the first's)\n"
@@ -123,7 +130,8 @@ static const char *usage_compare =
     "  --max-replications N  stop there if --precision is not reached (default 1000)\n"
     "  --format FMT        stdout format: table (default), csv or json\n"
     "  --no-plots          write no plots\n"
-    "  -q, --quiet         no progress bar\n"
+    "  -q, --quiet         no progress bar and no note of the warm-up chosen;\n"
+    "                      warnings still go to stderr\n"
     "  -h, --help          this text\n";
 
 static const char *usage_sweep =
@@ -148,9 +156,11 @@ static const char *usage_sweep =
     "  --set PATH=VALUE    override a value in every base; repeatable\n"
     "  --resume            skip the items DIR/sweep.journal holds (the sweep must be\n"
     "                      unchanged); without it the journal starts over\n"
-    "  --format FMT        stdout format: table (default) or csv (sweep.csv)\n"
+    "  --format FMT        stdout format: table (default), csv (sweep.csv) or json\n"
+    "                      (sweep.csv's rows as an array of objects)\n"
     "  --no-plots          write no plots\n"
-    "  -q, --quiet         no progress bar and no timing line\n"
+    "  -q, --quiet         no progress bar and no timing line; warnings still go to\n"
+    "                      stderr\n"
     "  -h, --help          this text\n";
 
 static const char *usage_capacity =
@@ -158,7 +168,7 @@ static const char *usage_capacity =
     "\n"
     "Find the largest arrival rate (or, with --param, the value of another numeric\n"
     "parameter) at which the SLO holds: a bracketing search from the scenario's own\n"
-    "value (doubling or halving), then bisection to a 2 %% gap, each point simulated\n"
+    "value (doubling or halving), then bisection to a 2 % gap, each point simulated\n"
     "with the scenario's replications on common random numbers. A point meets the\n"
     "SLO when every term's confidence interval is on the right side of its bound,\n"
     "fails when one is wholly on the wrong side, and is uncertain otherwise (it gets\n"
@@ -169,12 +179,19 @@ static const char *usage_capacity =
     "\n"
     "  --slo SLO           comma-separated terms METRIC OP VALUE, OP one of < <= > >=,\n"
     "                      METRIC a system metric or COMPONENT/METRIC, VALUE a time,\n"
-    "                      rate or number: \"latency_p99<2s,availability>0.999\"\n"
+    "                      rate or number: \"latency_p99<2s,availability>0.999\";\n"
+    "                      checked before any point runs (unknown metrics, units,\n"
+    "                      bounds no value can meet); latencies count answered\n"
+    "                      requests only, so add an availability term (a warning\n"
+    "                      says when the answer's availability is below 0.99)\n"
     "  --param PATH        the parameter, as --set names it (default: the arrival rate\n"
     "                      of the single, else first open, workload), e.g.\n"
     "                      components.gw.servers; an integer value is searched over\n"
-    "                      the integers, and where larger is easier (servers) the\n"
-    "                      answer is the smallest value meeting the SLO\n"
+    "                      the integers. Arrival rates and users are larger-is-harder;\n"
+    "                      servers, instances, gpus, workers, consumers, partitions,\n"
+    "                      kv_cache_tokens are larger-is-easier (the answer is the\n"
+    "                      smallest value meeting the SLO); for other parameters the\n"
+    "                      direction is read off points explored both ways\n"
     "  -o DIR              output directory (default: results/<scenario name>-capacity/)\n"
     "  -r N                replications per point (overrides simulation.replications)\n"
     "  --max-replications N  cap for uncertain points (default: 4 x the replications)\n"
@@ -183,21 +200,26 @@ static const char *usage_capacity =
     "  --set PATH=VALUE    override a scenario value; repeatable\n"
     "  --format FMT        stdout format: table (default), csv or json\n"
     "  --no-plots          write no plots\n"
-    "  -q, --quiet         no progress lines\n"
+    "  -q, --quiet         no progress lines; warnings still go to stderr\n"
     "  -h, --help          this text\n";
 
 static const char *usage_plot =
     "usage: gatesim plot RESULTS_DIR\n"
     "\n"
-    "Redraw the plots of a finished run or comparison: run gnuplot again on every\n"
-    "script in RESULTS_DIR/plots (or in RESULTS_DIR itself when it is the plots\n"
-    "directory), e.g. after editing a script to restyle it (docs/plots.md).\n";
+    "Redraw the plots of a finished run, comparison, sweep or capacity search: run\n"
+    "gnuplot again on every script in RESULTS_DIR/plots (or in RESULTS_DIR itself\n"
+    "when it is the plots directory), e.g. after editing a script to restyle it\n"
+    "(docs/plots.md). The scripts are written by the command that made the\n"
+    "results; a result made with --no-plots has none: rerun that command without\n"
+    "--no-plots to get them.\n";
 
 static const char *usage_check =
     "usage: gatesim check SCENARIO.yaml [--set PATH=VALUE]... [-r N] [--seed N]\n"
     "\n"
     "Validate the scenario and print it fully resolved, with every default filled\n"
-    "in, as YAML on stdout. Nothing is simulated. Exit 0 if valid, 2 if not.\n";
+    "in, as YAML on stdout. Nothing is simulated and nothing is written, so the\n"
+    "options of run that shape output (-o, --format, -q, ...) are refused. Exit 0\n"
+    "if valid, 2 if not.\n";
 
 static const char *usage_validate =
     "usage: gatesim validate [-j N] [-q] [--format table|csv|json]\n"
@@ -209,14 +231,17 @@ static const char *usage_validate =
     "token bucket, fallback retries and timeouts, a broker's consumer group, MMPP and\n"
     "diurnal arrival rates) and print, per quantity: simulated\n"
     "mean, confidence interval, theory, relative error and verdict. Exit 0 when\n"
-    "every check passes, 1 if not (docs/validation.md).\n";
+    "every check passes, 1 if not (docs/validation.md). Each case has its own\n"
+    "fixed seed and replications, so the verdicts are reproducible: -r, --seed,\n"
+    "--set and -o are refused. -q: no progress bar.\n";
 
 static const char *usage_bench =
-    "usage: gatesim bench [--customers N] [--pending N]\n"
+    "usage: gatesim bench [--customers N] [--pending N] [--format table|csv|json]\n"
     "\n"
     "Measure the engine on one thread: events per second on an M/M/1 scenario\n"
     "(lambda = 0.8, mu = 1, N customers; default 2000000) and bytes per pending event\n"
-    "in a hold model with N pending events (default 1000000). Prints key=value lines.\n";
+    "in a hold model with N pending events (default 1000000). Prints key=value\n"
+    "lines (table, the default), one JSON object, or a CSV header and one row.\n";
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
@@ -275,12 +300,80 @@ enum { OPT_SEED = 256, OPT_SET, OPT_FORMAT, OPT_NO_PLOTS, OPT_CUSTOMERS, OPT_PEN
 /* wants_scenario: */
 enum { NO_SCENARIO, ONE_SCENARIO, SCENARIOS };
 
+/* One bit per option, in the order of opt_names, so that an option a
+ * command does not use is refused rather than silently ignored. */
+enum { OPTB_O, OPTB_R, OPTB_J, OPTB_Q, OPTB_SEED, OPTB_SET, OPTB_FORMAT, OPTB_NO_PLOTS,
+       OPTB_CUSTOMERS, OPTB_PENDING, OPTB_PRECISION, OPTB_MAX_REPS, OPTB_RESUME, OPTB_SLO,
+       OPTB_PARAM, OPTB_COUNT };
+static const char *const opt_names[OPTB_COUNT] = {
+    "-o", "-r", "-j", "-q", "--seed", "--set", "--format", "--no-plots", "--customers",
+    "--pending", "--precision", "--max-replications", "--resume", "--slo", "--param"};
+#define B(x) (1u << OPTB_##x)
+#define SIM_OPTS (B(O) | B(R) | B(J) | B(Q) | B(SEED) | B(SET) | B(FORMAT) | B(NO_PLOTS))
+
+/* What each command takes, and why it takes no more (the refusal's reason). */
+static const struct cmd_opts {
+    const char *cmd;
+    unsigned    allowed;
+    const char *why;
+} cmd_opts[] = {
+    {"run", SIM_OPTS | B(PRECISION) | B(MAX_REPS), NULL},
+    {"compare", SIM_OPTS | B(PRECISION) | B(MAX_REPS), NULL},
+    {"sweep", SIM_OPTS | B(RESUME), NULL},
+    {"capacity", SIM_OPTS | B(MAX_REPS) | B(SLO) | B(PARAM), NULL},
+    {"check", B(SET) | B(R) | B(SEED),
+     "it prints the resolved scenario on stdout and takes --set, -r and --seed"},
+    {"validate", B(J) | B(Q) | B(FORMAT),
+     "its cases have fixed seeds and replications and write no files; it takes -j, -q and "
+     "--format"},
+    {"bench", B(CUSTOMERS) | B(PENDING) | B(FORMAT),
+     "it takes --customers, --pending and --format"},
+    {"plot", 0, "it takes only RESULTS_DIR"},
+};
+#undef SIM_OPTS
+#undef B
+
+static int option_refused(const char *cmd, const options *o)
+{
+    for (size_t i = 0; i < sizeof cmd_opts / sizeof cmd_opts[0]; i++) {
+        if (strcmp(cmd_opts[i].cmd, cmd) != 0)
+            continue;
+        unsigned extra = o->given & ~cmd_opts[i].allowed;
+        if (!extra)
+            return 0;
+        int b = 0;
+        while (!(extra & (1u << b)))
+            b++;
+        fprintf(stderr, "gatesim %s: %s does not apply to %s", cmd, opt_names[b], cmd);
+        if (cmd_opts[i].why)
+            fprintf(stderr, " (%s)", cmd_opts[i].why);
+        fprintf(stderr, "\nRun 'gatesim %s --help' for usage.\n", cmd);
+        return 1;
+    }
+    return 0;
+}
+
+/* -o's value: one that looks like an option is almost always a missing
+ * directory ("-o -q"), never a name the user meant. */
+static int outdir_like_option(const char *cmd, const char *val)
+{
+    if (val[0] != '-')
+        return 0;
+    fprintf(stderr, "gatesim %s: -o: expected a directory, got '%s' (an option?); write ./%s "
+            "for a directory of that name\nRun 'gatesim %s --help' for usage.\n", cmd, val,
+            val, cmd);
+    return 1;
+}
+
 #define DEFAULT_MAX_REPS 1000
 
 /* Parse the options of cmd; returns -1 to go on, or an exit code. */
 static int parse(const char *cmd, const char *usage, int wants_scenario, int argc, char **argv,
                  options *o)
 {
+    const char *what = strcmp(cmd, "plot") == 0    ? "RESULTS_DIR"
+                       : strcmp(cmd, "sweep") == 0 ? "SWEEP.yaml"
+                                                   : "SCENARIO.yaml";
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"quiet", no_argument, NULL, 'q'},
@@ -306,33 +399,52 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
             fputs(usage, stdout);
             return EXIT_OK;
         case 'o':
+            if (outdir_like_option(cmd, optarg))
+                return EXIT_USAGE;
             o->outdir = optarg;
+            o->given |= 1u << OPTB_O;
             break;
         case 'r':
-            if (parse_long(optarg, 1, 1000000, &v))
-                return usage_error(cmd, "-r: expected a number of replications between 1 and "
-                                   "1000000, got '%s'", optarg);
+            /* The scenario's own limit, checked here so that the message
+             * names -r rather than the --set it becomes. */
+            if (parse_long(optarg, 1, GS_SCENARIO_MAX_REPLICATIONS, &v)) {
+                fprintf(stderr, "gatesim %s: -r: must be between 1 and %ld, got '%s'\n"
+                        "Run 'gatesim %s --help' for usage.\n", cmd,
+                        GS_SCENARIO_MAX_REPLICATIONS, optarg, cmd);
+                return EXIT_USAGE;
+            }
             o->replications = v;
+            o->given |= 1u << OPTB_R;
             break;
         case 'j':
             if (parse_long(optarg, 1, 4096, &v))
                 return usage_error(cmd, "-j: expected a number of threads between 1 and 4096, "
                                    "got '%s'", optarg);
             o->threads = (int)v;
+            o->given |= 1u << OPTB_J;
             break;
         case 'q':
             o->quiet = 1;
+            o->given |= 1u << OPTB_Q;
             break;
         case OPT_SEED:
-            if (parse_long(optarg, 0, 0x7fffffffffffffffL, &v))
-                return usage_error(cmd, "--seed: expected an integer >= 0, got '%s'", optarg);
+            /* simulation.seed takes the same range (a long >= 0). */
+            if (parse_long(optarg, 0, LONG_MAX, &v)) {
+                fprintf(stderr, "gatesim %s: --seed: expected an integer from 0 to %ld, got "
+                        "'%s'\nRun 'gatesim %s --help' for usage.\n", cmd, LONG_MAX, optarg,
+                        cmd);
+                return EXIT_USAGE;
+            }
             o->seed = v;
+            o->given |= 1u << OPTB_SEED;
             break;
         case OPT_SET:
             if (add_set(o, optarg))
                 return EXIT_INTERNAL;
+            o->given |= 1u << OPTB_SET;
             break;
         case OPT_FORMAT:
+            o->given |= 1u << OPTB_FORMAT;
             if (strcmp(optarg, "table") == 0)
                 o->format = GS_FORMAT_TABLE;
             else if (strcmp(optarg, "csv") == 0)
@@ -344,13 +456,16 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
             break;
         case OPT_NO_PLOTS:
             o->no_plots = 1;
+            o->given |= 1u << OPTB_NO_PLOTS;
             break;
         case OPT_CUSTOMERS:
+            o->given |= 1u << OPTB_CUSTOMERS;
             if (parse_long(optarg, 1, 1000000000L, &o->customers))
                 return usage_error(cmd, "--customers: expected a positive integer, got '%s'",
                                    optarg);
             break;
         case OPT_PENDING:
+            o->given |= 1u << OPTB_PENDING;
             if (parse_long(optarg, 1, 100000000L, &o->pending))
                 return usage_error(cmd, "--pending: expected a positive integer, got '%s'",
                                    optarg);
@@ -366,9 +481,11 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
                 return usage_error(cmd, "--precision: expected a relative half-width > 0 and "
                                    "<= 10, e.g. 0.01 for 1 %%, got '%s'", optarg);
             o->precision = x;
+            o->given |= 1u << OPTB_PRECISION;
             break;
         }
         case OPT_MAX_REPS:
+            o->given |= 1u << OPTB_MAX_REPS;
             if (parse_long(optarg, 2, 1000000, &o->max_reps))
                 return usage_error(cmd, "--max-replications: expected a number between 2 and "
                                    "1000000, got '%s'", optarg);
@@ -377,15 +494,24 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
             if (strcmp(cmd, "sweep") != 0)
                 return usage_error(cmd, "--resume: only a sweep resumes%s", "");
             o->resume = 1;
+            o->given |= 1u << OPTB_RESUME;
             break;
         case OPT_SLO:
         case OPT_PARAM:
             if (strcmp(cmd, "capacity") != 0)
                 return usage_error(cmd, "%s: only capacity takes it", argv[optind - 1]);
+            /* One search has one SLO and one parameter; a second would
+             * silently replace the first. */
+            if (c == OPT_SLO ? o->slo != NULL : o->param != NULL)
+                return usage_error(cmd, c == OPT_SLO ? "%s given twice; a search takes one "
+                                   "SLO (join its terms with commas)"
+                                   : "%s given twice; a search varies one parameter",
+                                   c == OPT_SLO ? "--slo" : "--param");
             if (c == OPT_SLO)
                 o->slo = optarg;
             else
                 o->param = optarg;
+            o->given |= 1u << (c == OPT_SLO ? OPTB_SLO : OPTB_PARAM);
             break;
         case ':':
             return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
@@ -393,6 +519,8 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
             return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
+    if (option_refused(cmd, o))
+        return EXIT_USAGE;
     if (o->max_reps && o->precision == 0.0 && strcmp(cmd, "capacity") != 0)
         return usage_error(cmd, "--max-replications: only meaningful with --precision; use -r "
                            "N for a fixed number%s", "");
@@ -403,9 +531,11 @@ static int parse(const char *cmd, const char *usage, int wants_scenario, int arg
         o->nscenarios = (size_t)(argc - optind);
     } else if (wants_scenario) {
         if (optind >= argc)
-            return usage_error(cmd, "%s", "missing SCENARIO.yaml");
+            return usage_error(cmd, "missing %s", what);
         if (optind + 1 < argc)
-            return usage_error(cmd, "unexpected argument '%s' (one scenario per run)",
+            return usage_error(cmd, strcmp(cmd, "plot") == 0
+                                        ? "unexpected argument '%s' (one directory)"
+                                        : "unexpected argument '%s' (one scenario per run)",
                                argv[optind + 1]);
         o->scenario = argv[optind];
     } else if (optind < argc) {
@@ -519,8 +649,11 @@ static int simulate(const options *o, gs_scenario **sc, size_t n, gs_results *re
                 res[s] = more;
             if (rc)
                 return rc;
+            /* -q silences the plain note of the warm-up chosen, never a
+             * warning about it. */
             char note[320];
-            if (!have && !o->quiet && gs_warmup_note(sc[s], note, sizeof note))
+            if (!have && gs_warmup_note(sc[s], note, sizeof note) &&
+                (!o->quiet || strncmp(note, "warning:", 8) == 0))
                 fprintf(stderr, "gatesim: %s: %s\n", sc[s]->name, note);
         }
         have = want;
@@ -537,7 +670,8 @@ static int simulate(const options *o, gs_scenario **sc, size_t n, gs_results *re
         if (want > max)
             want = max;
     }
-    if (o->precision != 0.0 && !o->quiet) {
+    /* A warning, which -q (no progress bar) does not silence. */
+    if (o->precision != 0.0) {
         double need;
         if (!precise_enough(res, n, sc[0]->confidence, o->precision, &need))
             fprintf(stderr, "gatesim: warning: precision %g not reached after %ld replications "
@@ -818,12 +952,21 @@ static int sweep_csv_body(FILE *f, const void *arg)
     return gs_sweep_report_csv(f, arg);
 }
 
+/* A bench value as JSON: the number it holds, else the text as a string. */
+static void json_value(FILE *f, const char *text)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (*text && !*end)
+        gs_summary_json_number(f, v);
+    else
+        gs_summary_json_string(f, text);
+}
+
 static int cmd_sweep(options *o, int *argc, char ***argv)
 {
     gs_diag d;
     gs_diag_init(&d);
-    if (o->format == GS_FORMAT_JSON)
-        return usage_error("sweep", "--format: a sweep prints table or csv%s", "");
     int rc = gs_cluster_start(argc, argv, &d);
     if (rc)
         return report_error(&d);
@@ -907,9 +1050,10 @@ static int cmd_sweep(options *o, int *argc, char ***argv)
             fprintf(stderr, "gatesim: %s\n", d.msg[0] ? d.msg : gs_strerror(rc));
             code = rc == GS_PLOT_ENOGNUPLOT || rc == GS_EIO ? EXIT_WRITE : exit_for(rc);
         }
-        int prc = o->format == GS_FORMAT_CSV
-                      ? sweep_csv_body(stdout, &res)
-                      : print_sweep_table(stdout, sw, &out, sw->bases[0].confidence);
+        int prc = o->format == GS_FORMAT_CSV    ? sweep_csv_body(stdout, &res)
+                  : o->format == GS_FORMAT_JSON ? gs_sweep_report_json(stdout, &res)
+                                                : print_sweep_table(stdout, sw, &out,
+                                                                    sw->bases[0].confidence);
         if (prc != GS_OK) {
             fprintf(stderr, "gatesim: cannot write to standard output\n");
             code = EXIT_WRITE;
@@ -940,6 +1084,14 @@ static int cmd_plot(options *o)
     int rc = gs_plot_redraw(dir, &d);
     if (rc == GS_OK)
         return EXIT_OK;
+    if (rc == GS_EINVAL) {
+        /* No scripts: the plots' data lives only in them, so nothing can be
+         * drawn here; the command that made the results draws them. */
+        fprintf(stderr, "gatesim plot: %s has no plot scripts (*.gp); a result made with "
+                "--no-plots has none: rerun the command that made it without --no-plots\n",
+                dir);
+        return EXIT_USAGE;
+    }
     fprintf(stderr, "gatesim: %s\n", d.msg[0] ? d.msg : gs_strerror(rc));
     return EXIT_WRITE;
 }
@@ -955,13 +1107,71 @@ static int cmd_validate(options *o)
     return failed ? EXIT_WRITE : EXIT_OK;
 }
 
+/* The bench's key=value text as one flat JSON object (numbers as numbers)
+ * or as a CSV header and one row, the same keys in the same order. */
+static int print_bench(FILE *f, gs_format fmt, char *text)
+{
+    char *save = NULL;
+    int n = 0;
+    if (fmt == GS_FORMAT_JSON) {
+        fputc('{', f);
+        for (char *t = strtok_r(text, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+            char *eq = strchr(t, '=');
+            if (!eq)
+                continue;
+            *eq = '\0';
+            fputs(n++ ? ",\n  " : "\n  ", f);
+            gs_summary_json_string(f, t);
+            fputs(": ", f);
+            json_value(f, eq + 1);
+        }
+        fputs(n ? "\n}\n" : "}\n", f);
+    } else {
+        /* Two passes over the pairs: the keys, then the values. */
+        size_t len = strlen(text);
+        for (int pass = 0; pass < 2; pass++) {
+            n = 0;
+            for (size_t i = 0; i < len;) {
+                size_t j = i + strcspn(text + i, " \n");
+                char *eq = memchr(text + i, '=', j - i);
+                if (eq) {
+                    const char *from = pass ? eq + 1 : text + i;
+                    size_t w = pass ? (size_t)(text + j - (eq + 1)) : (size_t)(eq - (text + i));
+                    fprintf(f, "%s%.*s", n++ ? "," : "", (int)w, from);
+                }
+                i = j + (j < len);
+            }
+            fputc('\n', f);
+        }
+    }
+    return fflush(f) || ferror(f) ? GS_EIO : GS_OK;
+}
+
 static int cmd_bench(options *o)
 {
     gs_diag d;
     gs_diag_init(&d);
-    int rc = gs_bench(stdout, o->customers ? o->customers : 2000000,
-                      o->pending ? o->pending : 1000000, &d);
-    return rc ? report_error(&d) : EXIT_OK;
+    long customers = o->customers ? o->customers : 2000000;
+    long pending = o->pending ? o->pending : 1000000;
+    if (o->format == GS_FORMAT_TABLE) {
+        int rc = gs_bench(stdout, customers, pending, &d);
+        return rc ? report_error(&d) : EXIT_OK;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
+        return report_error(&(gs_diag){GS_ENOMEM, "out of memory"});
+    int rc = gs_bench(m, customers, pending, &d);
+    if (fclose(m) != 0 && rc == GS_OK)
+        rc = gs_error(&d, GS_ENOMEM, "out of memory");
+    int code = rc ? report_error(&d) : EXIT_OK;
+    if (rc == GS_OK && print_bench(stdout, o->format, text) != GS_OK) {
+        fprintf(stderr, "gatesim: cannot write to standard output\n");
+        code = EXIT_WRITE;
+    }
+    free(text);
+    return code;
 }
 
 /* A progress line per point explored, on stderr. */
@@ -1002,6 +1212,9 @@ static int cmd_capacity(options *o)
         code = report_error(&d);
         goto out;
     }
+    char warning[1024];
+    if (gs_capacity_warning(&r, &slo, warning, sizeof warning))
+        fprintf(stderr, "gatesim: warning: capacity: %s\n", warning);
     char dflt[512], name[300];
     snprintf(name, sizeof name, "%s-capacity", r.scenario);
     const char *dir = output_dir(o, name, dflt, sizeof dflt);
@@ -1023,6 +1236,36 @@ out:
     return code;
 }
 
+/* Does --version appear among the options (before a "--")? Every command
+ * answers it the same way, whatever else is on the line. */
+static int asks_version(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--version") == 0)
+            return 1;
+    return 0;
+}
+
+static int dispatch(int argc, char **argv);
+
+/* "gatesim help COMMAND [SUB]": the command's own --help. */
+static int help_for(int argc, char **argv)
+{
+    char **av = gs_calloc((size_t)argc + 1, sizeof *av);
+    if (!av) {
+        fprintf(stderr, "gatesim: out of memory\n");
+        return EXIT_INTERNAL;
+    }
+    av[0] = argv[0];
+    for (int i = 2; i < argc; i++)
+        av[i - 1] = argv[i];
+    static char help_opt[] = "--help";
+    av[argc - 1] = help_opt;
+    int code = dispatch(argc, av);
+    gs_free(av);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     /* GSL's default handler aborts; gatesim reports errors itself. */
@@ -1031,13 +1274,20 @@ int main(int argc, char **argv)
         fputs(usage_main, stderr);
         return EXIT_USAGE;
     }
+    if (asks_version(argc, argv) || strcmp(argv[1], "version") == 0) {
+        printf("gatesim %s\n", GATESIM_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "help") == 0 && argc > 2)
+        return help_for(argc, argv);
+    return dispatch(argc, argv);
+}
+
+static int dispatch(int argc, char **argv)
+{
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
-        return EXIT_OK;
-    }
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("gatesim %s\n", GATESIM_VERSION);
         return EXIT_OK;
     }
     options o = {.seed = -1};

@@ -105,6 +105,122 @@ usage)
     "$gatesim" sweep x.yaml 2>/dev/null; [ $? -eq 2 ] || fail "planned command must exit 2"
     echo "ok: usage, version and command-line errors"
     ;;
+options)
+    # Every command answers --version, help COMMAND is COMMAND --help, and an
+    # option a command does not use is refused (exit 2), never ignored.
+    s=$root/scenarios/single-gateway-basic.yaml
+    want=$("$gatesim" --version)
+    for c in run check compare sweep plot capacity validate bench kernels "kernels calibrate" \
+             "kernels check" "kernels bench" "kernels list"; do
+        got=$("$gatesim" $c --version); rc=$?
+        [ $rc -eq 0 ] && [ "$got" = "$want" ] || fail "$c --version: exit $rc, '$got'"
+    done
+    "$gatesim" help run >"$scratch/h1" && "$gatesim" run --help >"$scratch/h2" || fail "help run"
+    cmp -s "$scratch/h1" "$scratch/h2" || fail "help run differs from run --help"
+    "$gatesim" help nosuch >/dev/null 2>&1; [ $? -eq 2 ] || fail "help nosuch must exit 2"
+    "$gatesim" capacity --help | grep -q '%%' && fail "capacity --help prints %%"
+    "$gatesim" plot --help | grep -q 'sweep' || fail "plot --help does not name sweeps"
+    "$gatesim" plot --help | grep -q 'capacity' || fail "plot --help does not name capacity"
+    "$gatesim" compare --help | grep -q 'diff_ci_high' || fail "compare --help lacks compare.csv's columns"
+    err=$("$gatesim" plot 2>&1); [ $? -eq 2 ] || fail "plot without a directory"
+    case "$err" in *"missing RESULTS_DIR"*) ;; *) fail "plot: $err" ;; esac
+    # Command-line limits are the scenario's and are named as typed.
+    err=$("$gatesim" check "$s" -r 200000 2>&1 >/dev/null); [ $? -eq 2 ] || fail "-r 200000 accepted"
+    case "$err" in *"--set"*) fail "-r names a --set: $err" ;; *"-r: must be between 1 and 100000"*) ;;
+                   *) fail "-r: $err" ;; esac
+    "$gatesim" check "$s" -r 100000 >/dev/null || fail "-r 100000 refused"
+    err=$("$gatesim" check "$s" --seed 9223372036854775808 2>&1 >/dev/null); [ $? -eq 2 ] || fail "--seed 2^63"
+    case "$err" in *"an integer from 0 to 9223372036854775807"*) ;; *) fail "--seed: $err" ;; esac
+    "$gatesim" check "$s" --seed 9223372036854775807 | grep -q 'seed: 9223372036854775807' ||
+        fail "--seed 2^63-1 refused"
+    err=$("$gatesim" check "$s" --set simulation.seed=-1 2>&1 >/dev/null)
+    case "$err" in *"an integer from 0 to 9223372036854775807"*) ;; *) fail "seed -1: $err" ;; esac
+    # An option-looking value for -o is a missing directory.
+    err=$(cd "$scratch" && "$gatesim" run "$s" -o -q 2>&1 >/dev/null); [ $? -eq 2 ] || fail "-o -q accepted"
+    [ -e "$scratch/-q" ] && fail "-o -q created a directory '-q'"
+    case "$err" in *"-o: expected a directory, got '-q' (an option?); write ./-q"*) ;; *) fail "-o -q: $err" ;; esac
+    # Options a command does not use.
+    for a in "check $s --format json" "check $s -o $scratch/chk" "check $s -q" "check $s --no-plots" \
+             "validate --seed 3" "validate -r 3" "validate -o $scratch/val" "validate --set a=b" \
+             "bench -o $scratch/bench" "bench -r 2" "plot $scratch -q" "sweep x.yaml --precision 0.1" \
+             "run $s --resume" "run $s --customers 5"; do
+        err=$("$gatesim" $a 2>&1 >/dev/null); rc=$?
+        [ $rc -eq 2 ] || fail "gatesim $a: exit $rc, expected 2"
+        case "$err" in *"does not apply"*|*"only"*) ;; *) fail "gatesim $a: $err" ;; esac
+    done
+    [ -e "$scratch/chk" ] || [ -e "$scratch/val" ] || [ -e "$scratch/bench" ] && fail "a refused -o wrote"
+    err=$("$gatesim" check "$s" -o "$scratch/chk" 2>&1 >/dev/null)
+    case "$err" in *"-o does not apply to check (it prints the resolved scenario on stdout"*) ;;
+                   *) fail "check -o: $err" ;; esac
+    # bench --format json: one flat object, numbers as numbers; csv: header and a row.
+    "$gatesim" bench --customers 2000 --pending 2000 --format json >"$scratch/b.json" || fail "bench json"
+    head -c 1 "$scratch/b.json" | grep -q '{' || fail "bench json: $(cat "$scratch/b.json")"
+    grep -q '"mm1_customers": [0-9]' "$scratch/b.json" || fail "bench json numbers"
+    grep -q '"version": "' "$scratch/b.json" || fail "bench json version"
+    grep -q '=' "$scratch/b.json" && fail "bench json has key=value"
+    if command -v python3 >/dev/null; then
+        python3 -m json.tool "$scratch/b.json" >/dev/null || fail "bench json does not parse"
+    fi
+    "$gatesim" bench --customers 2000 --pending 2000 --format csv >"$scratch/b.csv" || fail "bench csv"
+    [ "$(wc -l <"$scratch/b.csv")" -eq 2 ] || fail "bench csv: $(cat "$scratch/b.csv")"
+    head -n 1 "$scratch/b.csv" | grep -q '^tool,version,threads,mm1_customers,' || fail "bench csv header"
+    awk -F, 'NR == 1 { n = NF } NR == 2 && NF != n { bad = 1 } END { exit bad }' "$scratch/b.csv" ||
+        fail "bench csv row and header differ in width"
+    # A backend this machine cannot run is a command-line error (exit 2), not
+    # a result that could not be written (1). No GPU is visible here.
+    err=$(CUDA_VISIBLE_DEVICES= "$gatesim" kernels calibrate --backend cuda -o "$scratch/cal.csv" \
+        2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] || fail "calibrate --backend cuda without a GPU: exit $rc ($err)"
+    case "$err" in *"not available"*) ;; *) fail "calibrate cuda: $err" ;; esac
+    echo "ok: --version everywhere, help COMMAND, limits, -o -q, options refused, bench formats"
+    ;;
+quiet)
+    # -q hides the progress bar and notes, never a warning.
+    s=$root/scenarios/single-gateway-basic.yaml
+    "$gatesim" run "$s" -q -r 2 --precision 0.0001 --max-replications 3 --no-plots \
+        -o "$scratch/p" >/dev/null 2>"$scratch/err" || fail "run exit $?"
+    grep -q 'warning: precision 0.0001 not reached after 3 replications' "$scratch/err" ||
+        fail "-q hid the precision warning: $(cat "$scratch/err")"
+    # plot on a result made without plots: exit 2 and how to get them.
+    "$gatesim" plot "$scratch/p" >/dev/null 2>"$scratch/err"; rc=$?
+    [ $rc -eq 2 ] || fail "plot of a --no-plots result: exit $rc"
+    grep -q 'without --no-plots' "$scratch/err" || fail "plot: $(cat "$scratch/err")"
+    echo "ok: -q keeps warnings; plot on a --no-plots result says how to get plots"
+    ;;
+plots-gpu)
+    # The utilisation bar of a GPU pool is its GPUs' busy share (gpu_busy_ratio),
+    # as the axis says, not its batch-slot occupancy.
+    s=$root/scenarios/gpu-pool-basic.yaml
+    "$gatesim" run "$s" -q -r 2 --set simulation.duration=40s --set simulation.warmup=5s \
+        -o "$scratch/g" >/dev/null 2>"$scratch/err" || [ $? -eq 1 ] || fail "run: $(cat "$scratch/err")"
+    want=$(awk -F, '$2 == "gpu" && $3 == "gpu_busy_ratio" { print $4 }' "$scratch/g/summary.csv")
+    slots=$(awk -F, '$2 == "gpu" && $3 == "utilization" { print $4 }' "$scratch/g/summary.csv")
+    [ -n "$want" ] || fail "no gpu_busy_ratio in summary.csv"
+    got=$(awk '$NF == "gpu" || $(NF) ~ /gpu/ { print $2 }' "$scratch/g/plots/utilization-gpu-pool-basic.dat" | head -n 1)
+    [ -n "$got" ] || fail "no gpu bar: $(cat "$scratch/g/plots/utilization-gpu-pool-basic.dat")"
+    awk -v a="$got" -v b="$want" -v c="$slots" 'BEGIN { d = a - b; if (d < 0) d = -d;
+        exit !(d <= 1e-6 * (b < 0 ? -b : b) + 1e-9 && c != b) }' ||
+        fail "gpu bar $got, gpu_busy_ratio $want, utilization $slots"
+    echo "ok: the gpu_pool's utilisation bar is gpu_busy_ratio ($got, slots $slots)"
+    ;;
+sweep-json)
+    # sweep --format json: sweep.csv's rows as objects, numbers as numbers, nan as null.
+    sw=$root/tests/sweep/small.yaml
+    "$gatesim" sweep "$sw" -q -r 2 "${short[@]}" -o "$scratch/s" --format json >"$scratch/out" ||
+        fail "sweep --format json exit $?"
+    [ "$(head -n 1 "$scratch/out")" = "[" ] && [ "$(tail -n 1 "$scratch/out")" = "]" ] ||
+        fail "not a JSON array: $(head -n 3 "$scratch/out")"
+    rows=$(($(wc -l <"$scratch/s/sweep.csv") - 1))
+    [ "$(grep -c '^  {"scenario": ' "$scratch/out")" -eq "$rows" ] || fail "not one object per sweep.csv row"
+    grep -q '"metric": "latency_p99", "mean": [0-9]' "$scratch/out" || fail "mean not a number"
+    grep -q '"replications": 2, "workload.chat.arrivals.rate": [0-9]' "$scratch/out" ||
+        fail "parameter columns: $(sed -n 2p "$scratch/out")"
+    grep -q 'nan' "$scratch/out" && fail "nan in JSON"
+    if command -v python3 >/dev/null; then
+        python3 -m json.tool "$scratch/out" >/dev/null || fail "sweep json does not parse"
+    fi
+    echo "ok: sweep --format json holds sweep.csv's $rows rows"
+    ;;
 run)
     s=$root/scenarios/single-gateway-basic.yaml
     "$gatesim" run "$s" -q -r 3 -o "$scratch/out" --format csv >"$scratch/stdout" 2>"$scratch/stderr" \
@@ -292,6 +408,37 @@ capacity)
     "$gatesim" capacity "$scratch/mm1.yaml" -q --slo 'latency_mean<5ms' --param a.b \
         -o "$scratch/bad" >/dev/null 2>"$scratch/err"; rc=$?
     [ $rc -eq 2 ] && grep -q a.b "$scratch/err" || fail "bad --param: exit $rc"
+    # SLOs that cannot mean anything are refused before any point runs,
+    # naming the term and the real mistake.
+    while IFS='|' read -r slo phrase; do
+        "$gatesim" capacity "$scratch/mm1.yaml" --slo "$slo" -o "$scratch/bad" \
+            >/dev/null 2>"$scratch/err"; rc=$?
+        [ $rc -eq 2 ] || fail "--slo '$slo': exit $rc, expected 2"
+        grep -q 'point 1' "$scratch/err" && fail "--slo '$slo': simulated before refusing"
+        grep -qF -- "$phrase" "$scratch/err" || fail "--slo '$slo': message: $(cat "$scratch/err")"
+    done <<'EOF'
+availability>1.5|'availability>1.5': availability is a share in [0, 1]
+latency_mean<-1s|'latency_mean<-1s': latency_mean is a time, and a time bound must be > 0
+latency_mean<0s|a time bound must be > 0
+gw/utilization<0.5/s|'gw/utilization<0.5/s': utilization is not a rate
+availability>0.999,availability<0.5|'availability>0.999' and 'availability<0.5' cannot both be met
+latncy_mean<2s|unknown metric 'latncy_mean' (did you mean 'latency_mean'?)
+LATENCY_MEAN<2s|(did you mean 'latency_mean'?)
+EOF
+    "$gatesim" capacity "$scratch/mm1.yaml" --slo 'latency_mean<5ms' --param a --param b \
+        -o "$scratch/bad" >/dev/null 2>"$scratch/err"; rc=$?
+    [ $rc -eq 2 ] && grep -q -- '--param given twice' "$scratch/err" || fail "--param twice: exit $rc"
+    # Servers that do not limit the SLO: larger is easier by the name, so the
+    # search goes down, not up to 512; the answer says the parameter does not
+    # limit the SLO, and a latency-only SLO met by refusing requests is flagged.
+    "$gatesim" capacity "$root/scenarios/single-gateway-basic.yaml" --slo 'latency_p99<10s' \
+        --param components.gw.servers -r 2 -q --no-plots -o "$scratch/srv" \
+        >"$scratch/out" 2>"$scratch/err" || fail "servers: exit $?"
+    grep -q 'larger is easier' "$scratch/out" || fail "servers: direction: $(cat "$scratch/out")"
+    grep -q '^capacity: the SLO holds at every value of components.gw.servers tried, from 1 to 8' \
+        "$scratch/out" || fail "servers: answer: $(tail -n 1 "$scratch/out")"
+    grep -q 'warning: capacity: .*availability is only' "$scratch/err" \
+        || fail "servers: no availability warning: $(cat "$scratch/err")"
     "$gatesim" capacity --help | grep -q 'usage: gatesim capacity' || fail "capacity --help"
     "$gatesim" run "$scratch/mm1.yaml" -q --slo 'latency_mean<5ms' >/dev/null 2>&1; rc=$?
     [ $rc -eq 2 ] || fail "run --slo: exit $rc"

@@ -11,6 +11,7 @@
  * and removed at the end. */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,39 @@ static void test_csv(void)
     CHECK(nth_line(csv, 1, line, sizeof line));
     CHECK(strstr(line, ",100,\"x \"\"y\"\"\"") != NULL);
     free(csv);
+}
+
+/* sweep.csv's rows as JSON: line 1 + i is row i's object, the same values,
+ * numbers as numbers, NaN as null, texts quoted and escaped. */
+static void test_json(void)
+{
+    gs_sweep_result s = make_a();
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK_EQ(gs_sweep_report_json(f, &s), GS_OK);
+    fclose(f);
+    char line[1024];
+    CHECK(nth_line(buf, 0, line, sizeof line));
+    CHECK(strcmp(line, "[") == 0);
+    CHECK_EQ(count_lines(buf), 2 + NPOINTS * (M0 + M1));
+    gs_estimate g = expected(&s, 0, 3, 0);
+    char want[1024];
+    snprintf(want, sizeof want, "  {\"scenario\": \"single-gateway\", \"component\": "
+             "\"system\", \"metric\": \"latency_p99\", \"mean\": ");
+    CHECK(nth_line(buf, 1 + 3 * M0, line, sizeof line));
+    CHECK(strncmp(line, want, strlen(want)) == 0);
+    CHECK(fabs(strtod(line + strlen(want), NULL) - g.mean) <= 1e-12 * fabs(g.mean));
+    CHECK(strstr(line, "\"replications\": 3, \"workload.chat.arrivals.rate\": 1000, "
+                       "\"components.lb.policy\": \"least_connections\"},") != NULL);
+    /* No replication measured: null, never a bare nan. */
+    CHECK(nth_line(buf, 1 + NPOINTS * M0 + 4 * M1 + 3, line, sizeof line));
+    CHECK(strstr(line, "\"mean\": null, \"ci_low\": null, \"ci_high\": null, "
+                       "\"stddev\": null, \"replications\": 0,") != NULL);
+    CHECK(strstr(buf, "nan") == NULL);
+    CHECK(nth_line(buf, 1 + NPOINTS * (M0 + M1), line, sizeof line));
+    CHECK(strcmp(line, "]") == 0);
+    free(buf);
 }
 
 /* ---- sweep.h5 ---- */
@@ -913,6 +947,7 @@ int main(void)
     if (scratch_make("gatesim-test-sweep-report."))
         return 1;
     test_csv();
+    test_json();
     test_write();
     test_zip();
     test_names();
