@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +50,46 @@ int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **ro
     }
     *rows = r;
     return GS_OK;
+}
+
+/* The mean of component's metric among rows, NaN when it has none. */
+static double row_mean(const gs_summary_row *rows, size_t n, const char *component,
+                       const char *metric)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(rows[k].component, component) == 0 && strcmp(rows[k].metric, metric) == 0)
+            return rows[k].est.mean;
+    return NAN;
+}
+
+int gs_report_saturation(const gs_scenario *sc, const gs_summary_row *rows, size_t n,
+                         char *buf, size_t size)
+{
+    int open = 0;
+    for (size_t w = 0; w < sc->nworkloads; w++)
+        open |= sc->workloads[w].process != GS_PROC_CLOSED;
+    if (!open)
+        return 0;
+    const gs_summary_row *worst = NULL;
+    for (size_t k = 0; k < n; k++) {
+        const gs_summary_row *r = &rows[k];
+        if (strcmp(r->metric, "utilization") != 0 || !(r->est.mean >= GS_REPORT_SATURATED))
+            continue;
+        if (row_mean(rows, n, r->component, "blocked_ratio") > 0)
+            continue;
+        if (!worst || r->est.mean > worst->est.mean)
+            worst = r;
+    }
+    if (!worst)
+        return 0;
+    snprintf(buf, size, "component '%s' is saturated (utilization %.3f, nothing turned "
+             "away): the offered load is at or beyond what it serves, so its queue grows "
+             "without end or settles only over a time far beyond this run, and the "
+             "latencies and queue lengths reported depend on duration instead of describing "
+             "a steady state; lower the load, add servers or bound its queue with capacity "
+             "(gatesim capacity finds the largest rate that meets an SLO)",
+             worst->component, worst->est.mean);
+    return 1;
 }
 
 static int write_file(const char *dir, const char *name,

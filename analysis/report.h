@@ -22,6 +22,23 @@ int gs_report_is_rate(const char *metric);
 int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **rows,
                    gs_diag *d);
 
+/* A component is saturated when its mean utilization is at least this and
+ * it turned nothing away: with open arrivals its queue then grows for as
+ * long as the run lasts (offered load >= 1; measured utilization stays a
+ * little below 1 for mild overload, the queue having emptied early in some
+ * replications) or settles only over a time far beyond usual durations
+ * (an M/M/1 at 0.98 relaxes over some 10^4 service times). */
+#define GS_REPORT_SATURATED 0.98
+
+/* A warning, into buf, when sc has an open workload and rows show a
+ * saturated component (the most utilized, when several are): its numbers
+ * describe a queue still growing when the run ended, not a steady state.
+ * Returns 1 when buf holds one, else 0. A closed workload's queues are
+ * bounded by its users, and a component that blocks is a loss system whose
+ * queue is bounded by its capacity: neither warns. */
+int gs_report_saturation(const gs_scenario *sc, const gs_summary_row *rows, size_t n,
+                         char *buf, size_t size);
+
 /* Write summary.csv and scenario.yaml (the resolved scenario) into dir,
  * creating it; each file appears complete or not at all. GS_EIO with a
  * message naming the file when something cannot be written. */

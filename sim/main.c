@@ -726,6 +726,15 @@ static int archive(const char *dir, gs_scenario **sc, const gs_results *res, siz
     return gs_archive_write(path, sc, res, n, d);
 }
 
+/* A warning, never silenced by -q: numbers of an overloaded system look as
+ * plausible as any others. */
+static void saturation_warning(const gs_scenario *sc, const gs_summary_row *rows, size_t n)
+{
+    char msg[640];
+    if (gs_report_saturation(sc, rows, n, msg, sizeof msg))
+        fprintf(stderr, "gatesim: warning: %s: %s\n", sc->name, msg);
+}
+
 static int cmd_run(options *o)
 {
     gs_diag d;
@@ -747,6 +756,8 @@ static int cmd_run(options *o)
     }
     gs_summary_row *rows = NULL;
     rc = gs_report_rows(&res, sc->confidence, &rows, &d);
+    if (rc == GS_OK)
+        saturation_warning(sc, rows, res.nmetrics);
     if (rc == GS_OK)
         rc = gs_report_write(dir, sc, rows, res.nmetrics, &d);
     if (rc == GS_OK)
@@ -838,6 +849,8 @@ static int cmd_compare(options *o)
         char sub[1024];
         snprintf(sub, sizeof sub, "%s/%s", dir, names[s]);
         rc = gs_report_rows(&res[s], sc[s]->confidence, &srows, &d);
+        if (rc == GS_OK)
+            saturation_warning(sc[s], srows, res[s].nmetrics);
         if (rc == GS_OK)
             rc = gs_report_write(sub, sc[s], srows, res[s].nmetrics, &d);
         gs_free(srows);

@@ -1,6 +1,7 @@
 # End-to-end tests of the command line (tests/cli.sh).
 foreach(t usage bad bad-run bad-set run determinism compare precision outputs architectures killed
-        capacity sweep sweep-bad sweep-mpi sweep-resume options quiet plots-gpu sweep-json)
+        capacity sweep sweep-bad sweep-mpi sweep-resume options quiet plots-gpu sweep-json
+        saturated)
   add_test(NAME cli.${t} COMMAND ${CMAKE_SOURCE_DIR}/tests/cli.sh $<TARGET_FILE:gatesim> ${t}
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(cli.${t} PROPERTIES TIMEOUT 600)

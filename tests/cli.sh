@@ -203,6 +203,34 @@ plots-gpu)
         fail "gpu bar $got, gpu_busy_ratio $want, utilization $slots"
     echo "ok: the gpu_pool's utilisation bar is gpu_busy_ratio ($got, slots $slots)"
     ;;
+saturated)
+    # An open workload at 1.5x what the queue serves: the warning names the
+    # component (even with -q); at half that load, and with a bounded queue
+    # that turns the excess away, no warning.
+    cat >"$scratch/s.yaml" <<'EOF'
+name: sat
+simulation: {duration: 300s, warmup: 50s, replications: 4, seed: 3}
+workload:
+  - name: w
+    arrivals: {process: poisson, rate: 1.5/s}
+    entry: q
+components:
+  q:
+    type: service
+    servers: 1
+    service: {dist: exponential, mean: 1s}
+EOF
+    "$gatesim" run "$scratch/s.yaml" -q --no-plots -o "$scratch/o" >/dev/null 2>"$scratch/err" ||
+        fail "run exit $?: $(cat "$scratch/err")"
+    grep -q "^gatesim: warning: sat: component 'q' is saturated (utilization " "$scratch/err" ||
+        fail "no saturation warning: $(cat "$scratch/err")"
+    for set in workload.w.arrivals.rate=0.75/s components.q.capacity=10; do
+        "$gatesim" run "$scratch/s.yaml" -q --no-plots -o "$scratch/o" --set "$set" >/dev/null \
+            2>"$scratch/err" || fail "run --set $set exit $?"
+        [ ! -s "$scratch/err" ] || fail "--set $set: unexpected stderr: $(cat "$scratch/err")"
+    done
+    echo "ok: saturation warned at 1.5x, not at 0.75x nor with a bounded queue"
+    ;;
 sweep-json)
     # sweep --format json: sweep.csv's rows as objects, numbers as numbers, nan as null.
     sw=$root/tests/sweep/small.yaml
