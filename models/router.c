@@ -40,6 +40,12 @@ static int configure(gs_comp_conf *cc, gs_build *b, gs_diag *d)
             return st;
         rc->has_default = 1;
     }
+    /* Nothing routed and nowhere else to go: every request would be refused,
+     * which is never the architecture meant. */
+    if (routes->len == 0 && !rc->has_default)
+        return gs_error_at(d, routes, "router '%s': routes is empty and there is no default, "
+                           "so every request would be refused; add a route (routes: [{class: "
+                           "inference, to: gw2}]) or a default target", cc->id);
     return GS_OK;
 }
 

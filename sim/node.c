@@ -751,6 +751,14 @@ static int on_end(builder *b)
             return gs_error_at(b->d, k, "duplicate key '%s' (first at line %d)", k->value,
                                n->keys[first]->line);
         }
+        /* libyaml reads '<<' as an ordinary key; merging it would need
+         * YAML 1.1 rules no scenario reader should half-follow. */
+        for (size_t i = 0; i < n->len; i++)
+            if (n->keys[i]->kind == GS_NODE_SCALAR && n->keys[i]->value &&
+                strcmp(n->keys[i]->value, "<<") == 0)
+                return gs_error_at(b->d, n->keys[i], "'<<' (a YAML merge key) is not "
+                                   "supported; write the keys out, or alias a whole mapping "
+                                   "(key: *anchor) where every key is the same");
     } else {
         n->len = n->cap = count;
         if (count) {

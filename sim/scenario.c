@@ -290,13 +290,13 @@ static int class_index(gs_scenario *sc, const char *cls, uint32_t *out, gs_diag 
     return GS_OK;
 }
 
-/* Names that go into file paths and metric rows: letters, digits, '-', '_'
- * and (where dots_ok) '.', not starting with '.' or '-'. Ids also name
- * random streams, whose other names contain ':', so no id can collide
- * with them. */
+/* Names that go into file paths and metric rows: 1 to GS_NAME_MAX letters,
+ * digits, '-', '_' and (where dots_ok) '.', not starting with '.' or '-'.
+ * Ids also name random streams, whose other names contain ':', so no id
+ * can collide with them. */
 static int valid_name(const char *s, int dots_ok)
 {
-    if (!s[0] || s[0] == '.' || s[0] == '-')
+    if (!s[0] || s[0] == '.' || s[0] == '-' || strlen(s) > GS_NAME_MAX)
         return 0;
     for (const char *p = s; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
@@ -967,6 +967,13 @@ static int load_workloads(gs_scenario *sc, gs_node *root, gs_diag *d)
         snprintf(dflt, sizeof dflt, "workload%zu", i + 1);
         if ((rc = gs_cfg_str(sc->doc, wm, "name", dflt, &w->name, d)))
             return rc;
+        /* --set addresses a workload as workload.NAME.key, and its random
+         * stream is named after it. */
+        if (!valid_name(w->name, 0))
+            return gs_error_at(d, gs_map_get(wm, "name"), "name: workload name '%.*s%s' is not "
+                               "allowed; use at most %d letters, digits, '-' or '_' (--set "
+                               "addresses it as workload.NAME.KEY)", 200, w->name,
+                               strlen(w->name) > 200 ? "..." : "", GS_NAME_MAX);
         for (size_t j = 0; j < i; j++)
             if (strcmp(sc->workloads[j].name, w->name) == 0)
                 return gs_error_at(d, gs_map_get(wm, "name"),
@@ -1055,8 +1062,10 @@ static int declare_components(gs_scenario *sc, gs_node *root, gs_diag *d)
         if (!cc->id)
             return gs_error(d, GS_ENOMEM, "out of memory");
         if (!valid_name(cc->id, 0) || strcmp(cc->id, "system") == 0)
-            return gs_error_at(d, key, "component id '%s' is not allowed; use letters, digits, "
-                               "'-' or '_' (not 'system', which names the whole system)", cc->id);
+            return gs_error_at(d, key, "component id '%.*s%s' is not allowed; use at most %d "
+                               "letters, digits, '-' or '_' (not 'system', which names the "
+                               "whole system)", 200, cc->id, strlen(cc->id) > 200 ? "..." : "",
+                               GS_NAME_MAX);
         if (n->kind != GS_NODE_MAP)
             return gs_error_at(d, n, "component '%s': expected a mapping with a 'type' key, "
                                "found %s", cc->id, gs_node_kind_name(n->kind));
@@ -1212,9 +1221,10 @@ static int configure(gs_scenario *sc, const char *const *sets, size_t nsets,
     if ((rc = gs_cfg_str(sc->doc, root, "name", dflt[0] ? dflt : "scenario", &sc->name, d)))
         return rc;
     if (!valid_name(sc->name, 1))
-        return gs_error_at(d, gs_map_get(root, "name"), "name: use letters, digits, '-', '_' "
-                           "or '.', not starting with '.' or '-' (it names the output "
-                           "directory), got '%s'", sc->name);
+        return gs_error_at(d, gs_map_get(root, "name"), "name: use at most %d letters, digits, "
+                           "'-', '_' or '.', not starting with '.' or '-' (it names the output "
+                           "directory), got '%.*s%s'", GS_NAME_MAX, 200, sc->name,
+                           strlen(sc->name) > 200 ? "..." : "");
     if ((rc = gs_cfg_str(sc->doc, root, "description", "", &sc->description, d)))
         return rc;
     if ((rc = load_simulation(sc, root, d)) || (rc = load_network(sc, root, d)) ||

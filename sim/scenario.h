@@ -15,6 +15,11 @@
  * the command line's -r checks against it too. */
 #define GS_SCENARIO_MAX_REPLICATIONS 100000L
 
+/* The longest scenario name, component id or workload name: each becomes
+ * part of file names (results/NAME/, plots/utilization-NAME.png, ...),
+ * which a file system caps at 255 bytes with prefix and suffix. */
+#define GS_NAME_MAX 128
+
 typedef enum gs_process {
     GS_PROC_POISSON,        /* exponential gaps at `rate` */
     GS_PROC_DETERMINISTIC,  /* one arrival every 1/rate */

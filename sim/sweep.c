@@ -901,13 +901,17 @@ static int load_text(gs_sweep *sw, const char *path, size_t len, long replicatio
     snprintf(dflt, sizeof dflt, "%.*s", (int)strcspn(stem, "."), stem);
     if ((rc = gs_cfg_str(sw->doc, root, "name", dflt[0] ? dflt : "sweep", &sw->name, d)))
         goto fail;
+    int name_ok = sw->name[0] != '\0' && sw->name[0] != '.' && strlen(sw->name) <= GS_NAME_MAX;
     for (const char *c = sw->name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '-' || *c == '_' || (*c == '.' && c != sw->name)) || !sw->name[0]) {
-            rc = gs_error_at(d, gs_map_get(root, "name"), "name: use letters, digits, '-', "
-                             "'_' or '.' (it names the output directory), got '%s'", sw->name);
-            goto fail;
-        }
+        name_ok &= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                   (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.';
+    if (!name_ok) {
+        rc = gs_error_at(d, gs_map_get(root, "name"), "name: use at most %d letters, digits, "
+                         "'-', '_' or '.', not starting with '.' (it names the output "
+                         "directory), got '%.*s%s'", GS_NAME_MAX, 200, sw->name,
+                         strlen(sw->name) > 200 ? "..." : "");
+        goto fail;
+    }
     const gs_node *base = gs_map_get(root, "base");
     if (!base) {
         rc = gs_error_at(d, root, "missing required key 'base' (the scenario file to sweep, "
