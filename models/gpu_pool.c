@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "failure.h"
 #include "kernels/kernels.h"
@@ -496,6 +497,24 @@ static int read_live(pool_conf *pc, gs_node *sm, const char *backend, gs_diag *d
         return gs_error_at(d, bn, "backend: the %s kernels cannot run on this machine (no GPU, "
                            "or built without CUDA); use backend: cpu, or source: profile",
                            pc->be->name);
+    /* The CPU workspace lives in this machine's memory: one that cannot fit
+     * is a scenario error now, not "out of memory" once replications start. */
+    if (strcmp(pc->be->name, "cpu") == 0) {
+        double need = 0;
+        for (int t = 0; t < GS_KT_COUNT; t++)
+            need += (double)gs_kernel_tensor_len(&pc->model, (uint32_t)pc->max_batch,
+                                                 LIVE_MAX_TOKENS, (gs_kernel_tensor)t);
+        need *= (double)pc->be->elt_bytes;
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        double have = pages > 0 && page > 0 ? (double)pages * (double)page : INFINITY;
+        if (need > have)
+            return gs_error_at(d, gs_map_get(sm, "source"), "source: live runs one layer of "
+                               "model '%s' on max_batch %ld x %d tokens, a workspace of %.3g "
+                               "GB, but this machine has %.3g GB of memory; use a "
+                               "smaller model or max_batch, or source: profile",
+                               pc->model.name, pc->max_batch, LIVE_MAX_TOKENS, need / 1e9,
+                               have / 1e9);
+    }
     gs_warn_at(gs_map_get(sm, "source"), "service_time.source: live runs the %s kernels for "
                "every pass the pool schedules: results differ from run to run, and "
                "replications that run at the same time slow each other (use -j 1)",

@@ -1011,6 +1011,9 @@ static int load_workloads(gs_scenario *sc, gs_node *root, gs_diag *d)
                                "component its requests go to first)", w->name);
         if (en->kind != GS_NODE_SCALAR || !en->value)
             return gs_error_at(d, en, "entry: expected the id of a component");
+        if (gs_node_is_null(en))
+            return gs_error_at(d, en, "entry: expected the id of a component, got nothing (a "
+                               "YAML null)");
         long ci = find_component(sc, en->value);
         if (ci < 0)
             return no_such_component(sc, en, "entry", d);
