@@ -455,6 +455,9 @@ static int read_profile(pool_conf *pc, gs_doc *doc, gs_node *sm, const char *bac
         return gs_error(d, GS_ENOMEM, "out of memory");
     if (rc)
         return gs_error_at(d, pn, "profile: %s", pd.msg);
+    if (gs__data_record(doc, sm, "profile", found))
+        return gs_error(d, GS_ENOMEM, "out of memory");
+    pn = gs_map_get(sm, "profile");
     const char *model = gs_profile_model(pc->profile);
     if (strcmp(model, pc->model.name) != 0)
         return gs_error_at(d, pn, "profile: %s was measured for model '%s', but this pool runs "

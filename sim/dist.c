@@ -23,6 +23,10 @@
  * truncated at 0 uses their formulas for the singly truncated normal (ch. 13,
  * sec. 10.1), and the lognormal given by (mean, cv) is matched by moments:
  * sigma^2 = ln(1 + cv^2), mu = ln(mean) - sigma^2 / 2. */
+/* realpath() is an XSI extension of POSIX 2008 (the resolved scenario
+ * records the data files it read by absolute path). */
+#undef _POSIX_C_SOURCE
+#define _XOPEN_SOURCE 700
 #include "dist.h"
 
 #include <float.h>
@@ -636,6 +640,19 @@ int gs__data_path(const gs_doc *doc, const char *path, char *out, size_t size)
     return n < 0 || (size_t)n >= size ? GS_EINVAL : GS_OK;
 }
 
+int gs__data_record(gs_doc *doc, gs_node *map, const char *key, const char *opened)
+{
+    char *abs = realpath(opened, NULL);
+    if (!abs)
+        return GS_OK;
+    gs_node *old = gs_map_get(map, key);
+    gs_node *n = gs_node_new_scalar(doc, abs, old);
+    free(abs);
+    if (!n || !gs_map_set(doc, map, key, n))
+        return GS_ENOMEM;
+    return GS_OK;
+}
+
 int gs__data_check(const char *path, const gs_node *at, const char *key, gs_diag *d)
 {
     struct stat st;
@@ -791,6 +808,10 @@ static int empirical_configure(gs_dist *dist, gs_doc *doc, gs_node *map, gs_dist
     double hi = 0;
     for (size_t i = 0; i < n; i++)
         hi = v[i] > hi ? v[i] : hi;
+    if ((rc = gs__data_record(doc, map, "file", path))) {
+        gs_free(v);
+        return gs_error(d, rc, "out of memory");
+    }
     dist->p[0] = mean;
     dist->p[1] = ss / (double)n;
     dist->p[2] = hi;

@@ -126,6 +126,14 @@ int gs__data_path(const gs_doc *doc, const char *path, char *out, size_t size);
  * bytes they read, since a file may grow after the check. */
 int gs__data_check(const char *path, const gs_node *at, const char *key, gs_diag *d);
 
+/* After a data file named by map's key was read from opened: make the
+ * scenario's value that file's absolute path, so that the resolved scenario
+ * (scenario.yaml of the results, `gatesim check`) reads the same file from
+ * wherever it is run. The node keeps the position of the value it
+ * replaces. GS_OK (also when the path cannot be resolved: the value is then
+ * left as written), GS_ENOMEM. */
+int gs__data_record(gs_doc *doc, gs_node *map, const char *key, const char *opened);
+
 /* The type named name, or NULL. */
 const gs_dist_type *gs_dist_lookup(const char *name);
 

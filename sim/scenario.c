@@ -813,6 +813,8 @@ static int load_trace(gs_scenario *sc, gs_workload *w, gs_node *am, gs_diag *d)
     w->trace_key = tr.key;
     double span = gs_time_to_s(tr.t[tr.n - 1]);
     w->rate = span > 0 ? (double)(tr.n - 1) / span : 0;
+    if (gs__data_record(sc->doc, am, "file", path))
+        return gs_error(d, GS_ENOMEM, "out of memory");
     return GS_OK;
 }
 

@@ -275,7 +275,15 @@ run)
     timeout 120 "$gatesim" run "$scratch/zero.yaml" -q -o "$scratch/zero" >/dev/null 2>"$scratch/err"; rc=$?
     [ $rc -eq 2 ] || fail "zero-time loop: exit $rc, expected 2"
     grep -q 'stopped advancing' "$scratch/err" || fail "zero-time loop message: $(cat "$scratch/err")"
-    echo "ok: run writes summary.csv atomically with the exact header; formats; exit 1 on unwritable output; zero-time loops stop with exit 2"
+    # The resolved scenario of a trace replay names its trace by absolute
+    # path, so it reruns from another directory.
+    "$gatesim" run "$root/scenarios/trace-replay.yaml" -q -r 1 --no-plots -o "$scratch/trace" \
+        >/dev/null || fail "trace-replay run"
+    grep -q "file: $(cd "$root" && pwd -P)/scenarios/traces/" "$scratch/trace/scenario.yaml" ||
+        fail "trace path not absolute: $(grep 'file:' "$scratch/trace/scenario.yaml")"
+    (cd "$scratch" && "$gatesim" check trace/scenario.yaml >/dev/null) ||
+        fail "the written scenario.yaml does not load from another directory"
+    echo "ok: run writes summary.csv atomically with the exact header; formats; exit 1 on unwritable output; zero-time loops stop with exit 2; scenario.yaml reruns"
     ;;
 determinism)
     s=$root/scenarios/single-gateway-basic.yaml
