@@ -92,6 +92,27 @@ int gs_report_saturation(const gs_scenario *sc, const gs_summary_row *rows, size
     return 1;
 }
 
+int gs_report_tail(const gs_scenario *sc, const gs_summary_row *rows, size_t n, char *buf,
+                   size_t size)
+{
+    double window = gs_time_to_s(sc->duration - sc->warmup);
+    double answered = row_mean(rows, n, "system", "throughput") * window;
+    if (!(answered > 0))
+        return 0;
+    double p999 = answered * (1 - 0.999), p99 = answered * (1 - 0.99);
+    if (!(p999 < GS_REPORT_TAIL_MIN))
+        return 0;
+    char also[160] = "";
+    if (p99 < GS_REPORT_TAIL_MIN)
+        snprintf(also, sizeof also, ", latency_p99 on %.2g", p99);
+    snprintf(buf, size, "latency_p999 rests on about %.2g answered requests beyond it per "
+             "replication%s (%.0f answered in the %gs window): such a tail percentile is biased "
+             "low and its interval only covers its spread; for a tail figure, run longer so "
+             "that at least %.0f requests lie beyond it", p999, also, answered, window,
+             GS_REPORT_TAIL_MIN);
+    return 1;
+}
+
 static int write_file(const char *dir, const char *name,
                       int (*body)(FILE *f, const void *arg), const void *arg, gs_diag *d)
 {

@@ -39,6 +39,18 @@ int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **ro
 int gs_report_saturation(const gs_scenario *sc, const gs_summary_row *rows, size_t n,
                          char *buf, size_t size);
 
+/* A tail percentile needs this many answered requests beyond it in each
+ * replication before the average of the replications' percentiles is
+ * close to the true one (docs/statistics.md, "Percentiles"). */
+#define GS_REPORT_TAIL_MIN 10.0
+
+/* A warning, into buf, when the system's latency_p999 (and latency_p99)
+ * rest on fewer than GS_REPORT_TAIL_MIN answered requests beyond them per
+ * replication: the answered requests per replication are its throughput
+ * times the observation window. Returns 1 when buf holds one, else 0. */
+int gs_report_tail(const gs_scenario *sc, const gs_summary_row *rows, size_t n, char *buf,
+                   size_t size);
+
 /* Write summary.csv and scenario.yaml (the resolved scenario) into dir,
  * creating it; each file appears complete or not at all. GS_EIO with a
  * message naming the file when something cannot be written. */

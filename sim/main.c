@@ -726,12 +726,15 @@ static int archive(const char *dir, gs_scenario **sc, const gs_results *res, siz
     return gs_archive_write(path, sc, res, n, d);
 }
 
-/* A warning, never silenced by -q: numbers of an overloaded system look as
- * plausible as any others. */
-static void saturation_warning(const gs_scenario *sc, const gs_summary_row *rows, size_t n)
+/* Warnings, never silenced by -q: numbers of an overloaded system, or a
+ * tail percentile resting on a handful of requests, look as plausible as
+ * any others. */
+static void result_warnings(const gs_scenario *sc, const gs_summary_row *rows, size_t n)
 {
     char msg[640];
     if (gs_report_saturation(sc, rows, n, msg, sizeof msg))
+        fprintf(stderr, "gatesim: warning: %s: %s\n", sc->name, msg);
+    if (gs_report_tail(sc, rows, n, msg, sizeof msg))
         fprintf(stderr, "gatesim: warning: %s: %s\n", sc->name, msg);
 }
 
@@ -757,7 +760,7 @@ static int cmd_run(options *o)
     gs_summary_row *rows = NULL;
     rc = gs_report_rows(&res, sc->confidence, &rows, &d);
     if (rc == GS_OK)
-        saturation_warning(sc, rows, res.nmetrics);
+        result_warnings(sc, rows, res.nmetrics);
     if (rc == GS_OK)
         rc = gs_report_write(dir, sc, rows, res.nmetrics, &d);
     if (rc == GS_OK)
@@ -850,7 +853,7 @@ static int cmd_compare(options *o)
         snprintf(sub, sizeof sub, "%s/%s", dir, names[s]);
         rc = gs_report_rows(&res[s], sc[s]->confidence, &srows, &d);
         if (rc == GS_OK)
-            saturation_warning(sc[s], srows, res[s].nmetrics);
+            result_warnings(sc[s], srows, res[s].nmetrics);
         if (rc == GS_OK)
             rc = gs_report_write(sub, sc[s], srows, res[s].nmetrics, &d);
         gs_free(srows);
