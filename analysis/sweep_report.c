@@ -463,6 +463,9 @@ static void work_release(plot_work *w)
     gs_free(w->curves);
     gs_free(w->labels);
     gs_free(w->xy);
+    /* work_init() releases what it got when it fails, and its caller
+     * releases again on its way out. */
+    *w = (plot_work){0};
 }
 
 static int work_init(plot_work *w, const gs_sweep_result *s)
