@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "sim/alloc.h"
+#include "sim/durable.h"
 #include "sim/error.h"
 
 static int io_error(gs_diag *d, const char *path, const char *what, int err)
@@ -205,31 +206,6 @@ int gs_atomic_open(gs_atomic_file *af, const char *path, gs_diag *d)
     return GS_OK;
 }
 
-/* Make the rename durable. A file system that cannot sync a directory
- * (EINVAL) or a directory we may write but not read (EACCES) only loses
- * durability: a crash may bring back the old file, never a partial one. So
- * only a failure of the sync itself is an error. */
-static int sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash)
-        dir = gs_strdup(".");
-    else
-        dir = gs_strndup(path, slash == path ? 1 : (size_t)(slash - path));
-    if (!dir)
-        return 0;
-    int fd = open(dir, O_RDONLY);
-    gs_free(dir);
-    if (fd < 0)
-        return 0;
-    int err = 0;
-    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
-        err = errno;
-    close(fd);
-    return err;
-}
-
 int gs_atomic_commit(gs_atomic_file *af, gs_diag *d)
 {
     if (!af->f)
@@ -252,7 +228,11 @@ int gs_atomic_commit(gs_atomic_file *af, gs_diag *d)
     fclose(af->f);
     af->f = NULL;
     if (!err)
-        err = sync_dir(af->path);
+        err = gs_sync_parent_dir(af->path);
+    /* The rename has happened: no memory for the directory's name only
+     * skips the sync, as a directory that cannot be synced does. */
+    if (err == ENOMEM)
+        err = 0;
     int rc = err ? io_error(d, af->path, "cannot write", err) : GS_OK;
     release(af);
     return rc;

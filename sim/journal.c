@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "durable.h"
 #include "error.h"
 
 #define MAGIC "GSJRNL01"
@@ -171,32 +172,6 @@ static int sync_all(int fd)
     return 0;
 }
 
-/* Make a new name in path's directory durable. A directory that cannot be
- * opened for reading (EACCES) or synced (EINVAL on some file systems) only
- * costs durability against a power cut, never consistency: a journal lost
- * that way resumes as a fresh one. So only a failing sync is an error. */
-static int sync_dir(const char *path, int *err)
-{
-    *err = 0;
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash)
-        dir = gs_strdup(".");
-    else
-        dir = gs_strndup(path, slash == path ? 1 : (size_t)(slash - path));
-    if (!dir)
-        return GS_ENOMEM;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    gs_free(dir);
-    if (fd < 0)
-        return GS_OK;
-    int e = sync_all(fd);
-    if (e != 0 && e != EINVAL && e != EROFS)
-        *err = e;
-    close(fd);
-    return *err ? GS_EIO : GS_OK;
-}
-
 /* One writer per journal: an advisory lock on the whole file, which the
  * system drops when its holder dies (SIGKILL included), so a killed sweep
  * never blocks its resume, while a second sweep on the same output
@@ -245,10 +220,10 @@ static int create(gs_journal *j, const unsigned char *fp, size_t fplen, gs_diag 
         err = sync_all(j->fd);
     if (err)
         return io_error(d, j->path, "cannot write", err);
-    int rc = sync_dir(j->path, &err);
-    if (rc == GS_ENOMEM)
+    err = gs_sync_parent_dir(j->path);
+    if (err == ENOMEM)
         return gs_error(d, GS_ENOMEM, "%s: out of memory", j->path);
-    if (rc != GS_OK)
+    if (err)
         return io_error(d, j->path, "cannot write", err);
     j->end = hlen;
     j->nrec = 0;
