@@ -227,12 +227,12 @@ int gs_atomic_commit(gs_atomic_file *af, gs_diag *d)
         unlink(af->tmp);
     fclose(af->f);
     af->f = NULL;
-    if (!err)
-        err = gs_sync_parent_dir(af->path);
-    /* The rename has happened: no memory for the directory's name only
-     * skips the sync, as a directory that cannot be synced does. */
-    if (err == ENOMEM)
-        err = 0;
+    if (!err) {
+        /* The rename has happened: no memory for the directory's name only
+         * skips the sync, as a directory that cannot be synced does. */
+        int e = gs_sync_parent_dir(af->path);
+        err = e == ENOMEM ? 0 : e;
+    }
     int rc = err ? io_error(d, af->path, "cannot write", err) : GS_OK;
     release(af);
     return rc;
