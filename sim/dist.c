@@ -640,9 +640,43 @@ int gs__data_path(const gs_doc *doc, const char *path, char *out, size_t size)
     return n < 0 || (size_t)n >= size ? GS_EINVAL : GS_OK;
 }
 
+/* Well-formed UTF-8 (no overlong forms, surrogates or values past
+ * U+10FFFF), which is all the YAML emitter accepts. */
+static int is_utf8(const unsigned char *p)
+{
+    while (*p) {
+        unsigned c = *p++;
+        int more;
+        unsigned min, v;
+        if (c < 0x80)
+            continue;
+        if ((c & 0xe0) == 0xc0)
+            more = 1, min = 0x80, v = c & 0x1f;
+        else if ((c & 0xf0) == 0xe0)
+            more = 2, min = 0x800, v = c & 0x0f;
+        else if ((c & 0xf8) == 0xf0)
+            more = 3, min = 0x10000, v = c & 0x07;
+        else
+            return 0;
+        for (; more > 0; more--, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return 0;
+            v = v << 6 | (*p & 0x3fu);
+        }
+        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+            return 0;
+    }
+    return 1;
+}
+
 int gs__data_record(gs_doc *doc, gs_node *map, const char *key, const char *opened)
 {
     char *abs = realpath(opened, NULL);
+    /* A path the emitter could not write stays as the user wrote it. */
+    if (abs && !is_utf8((const unsigned char *)abs)) {
+        free(abs);
+        abs = NULL;
+    }
     if (!abs)
         return GS_OK;
     gs_node *old = gs_map_get(map, key);
@@ -989,22 +1023,31 @@ void gs_dist_exponential(gs_dist *dist, double mean)
 
 /* A bare value has no key of its own: messages name the key it was written
  * under (latency: -1ms), found in the document since callers hand over only
- * the value. */
+ * the value. The search walks the whole document, so it is made only for a
+ * value that fails: a scenario of many components stays linear to load. */
 static int configure_constant(gs_dist *dist, const gs_doc *doc, const gs_node *node,
                               gs_dist_unit unit, gs_diag *d)
 {
+    gs_diag quiet;
+    gs_diag_init(&quiet);
+    double v;
+    int rc = unit == GS_DIST_TIME ? gs_node_seconds(node, "value", &v, &quiet)
+                                  : gs_node_double(node, "value", &v, &quiet);
+    if (rc == GS_OK && v >= 0) {
+        gs_dist_constant(dist, v);
+        return GS_OK;
+    }
     const char *key = gs_doc_key_of(doc, node);
     if (!key)
         key = "value";
-    double v;
-    int rc = unit == GS_DIST_TIME ? gs_node_seconds(node, key, &v, d)
+    if (rc != GS_ENOMEM && rc != GS_OK)
+        rc = unit == GS_DIST_TIME ? gs_node_seconds(node, key, &v, d)
                                   : gs_node_double(node, key, &v, d);
+    else if (rc == GS_ENOMEM)
+        return gs_error(d, GS_ENOMEM, "out of memory");
     if (rc)
         return rc;
-    if (!(v >= 0))
-        return gs_error_at(d, node, "%s: must be >= 0, got %s", key, node->value);
-    gs_dist_constant(dist, v);
-    return GS_OK;
+    return gs_error_at(d, node, "%s: must be >= 0, got %s", key, node->value);
 }
 
 int gs_dist_configure(gs_dist *dist, gs_doc *doc, gs_node *node, gs_dist_unit unit,

@@ -130,8 +130,9 @@ int gs__data_check(const char *path, const gs_node *at, const char *key, gs_diag
  * scenario's value that file's absolute path, so that the resolved scenario
  * (scenario.yaml of the results, `gatesim check`) reads the same file from
  * wherever it is run. The node keeps the position of the value it
- * replaces. GS_OK (also when the path cannot be resolved: the value is then
- * left as written), GS_ENOMEM. */
+ * replaces. GS_OK (also when the path cannot be resolved, or its absolute
+ * form is not UTF-8, which YAML cannot hold: the value is then left as
+ * written), GS_ENOMEM. */
 int gs__data_record(gs_doc *doc, gs_node *map, const char *key, const char *opened);
 
 /* The type named name, or NULL. */
