@@ -70,12 +70,23 @@ int gs_report_saturation(const gs_scenario *sc, const gs_summary_row *rows, size
         open |= sc->workloads[w].process != GS_PROC_CLOSED;
     if (!open)
         return 0;
+    /* Anything that turns requests away (a full queue anywhere, a broker's
+     * retention, a rate limit, a breaker or bulkhead) may be what bounds the
+     * busy component's queue: then it need not grow, and no warning is
+     * better than a wrong one. */
+    if (row_mean(rows, n, "system", "rejected_ratio") > 0)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(rows[k].metric, "blocked_ratio") == 0 && rows[k].est.mean > 0)
+            return 0;
     const gs_summary_row *worst = NULL;
     for (size_t k = 0; k < n; k++) {
         const gs_summary_row *r = &rows[k];
         if (strcmp(r->metric, "utilization") != 0 || !(r->est.mean >= GS_REPORT_SATURATED))
             continue;
-        if (row_mean(rows, n, r->component, "blocked_ratio") > 0)
+        /* An autoscaled worker pool keeps a target backlog per worker on
+         * purpose, busy all the time in a steady state. */
+        if (row_mean(rows, n, r->component, "scale_events") > 0)
             continue;
         if (!worst || r->est.mean > worst->est.mean)
             worst = r;

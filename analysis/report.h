@@ -34,8 +34,10 @@ int gs_report_rows(const gs_results *res, double confidence, gs_summary_row **ro
  * saturated component (the most utilized, when several are): its numbers
  * describe a queue still growing when the run ended, not a steady state.
  * Returns 1 when buf holds one, else 0. A closed workload's queues are
- * bounded by its users, and a component that blocks is a loss system whose
- * queue is bounded by its capacity: neither warns. */
+ * bounded by its users; when anything turns requests away (blocked_ratio
+ * > 0 at any component, system rejected_ratio > 0) that may be what bounds
+ * the queue; an autoscaled worker pool (scale_events > 0) is busy by
+ * design: none of these warns. */
 int gs_report_saturation(const gs_scenario *sc, const gs_summary_row *rows, size_t n,
                          char *buf, size_t size);
 
