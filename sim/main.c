@@ -1139,7 +1139,11 @@ static int print_bench(FILE *f, gs_format fmt, char *text)
             fputs(n++ ? ",\n  " : "\n  ", f);
             gs_summary_json_string(f, t);
             fputs(": ", f);
-            json_value(f, eq + 1);
+            /* A version such as 1.0 is a name, not the number 1. */
+            if (strcmp(t, "version") == 0)
+                gs_summary_json_string(f, eq + 1);
+            else
+                json_value(f, eq + 1);
         }
         fputs(n ? "\n}\n" : "}\n", f);
     } else {

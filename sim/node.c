@@ -755,7 +755,7 @@ static int on_end(builder *b)
          * YAML 1.1 rules no scenario reader should half-follow. */
         for (size_t i = 0; i < n->len; i++)
             if (n->keys[i]->kind == GS_NODE_SCALAR && n->keys[i]->value &&
-                strcmp(n->keys[i]->value, "<<") == 0)
+                !n->keys[i]->quoted && strcmp(n->keys[i]->value, "<<") == 0)
                 return gs_error_at(b->d, n->keys[i], "'<<' (a YAML merge key) is not "
                                    "supported; write the keys out, or alias a whole mapping "
                                    "(key: *anchor) where every key is the same");

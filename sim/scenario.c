@@ -1218,7 +1218,8 @@ static int configure(gs_scenario *sc, const char *const *sets, size_t nsets,
         stem = slash + 1;
     /* The default name is the file's stem with anything a name may not hold
      * turned into '_'. */
-    char dflt[256];
+    /* The default name is at most GS_NAME_MAX characters of the stem. */
+    char dflt[GS_NAME_MAX + 1];
     snprintf(dflt, sizeof dflt, "%.*s", (int)strcspn(stem, "."), stem);
     for (char *p = dflt; *p; p++)
         if (!valid_name((char[]){*p, '\0'}, 0))

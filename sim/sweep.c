@@ -897,7 +897,8 @@ static int load_text(gs_sweep *sw, const char *path, size_t len, long replicatio
         goto fail;
     /* The name defaults to the file's stem. */
     const char *stem = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    char dflt[256];
+    /* The default name is at most GS_NAME_MAX characters of the stem. */
+    char dflt[GS_NAME_MAX + 1];
     snprintf(dflt, sizeof dflt, "%.*s", (int)strcspn(stem, "."), stem);
     if ((rc = gs_cfg_str(sw->doc, root, "name", dflt[0] ? dflt : "sweep", &sw->name, d)))
         goto fail;

@@ -245,6 +245,12 @@ static void test_load_errors(void)
     LOAD_FAILS("# c\n- a\n- b\n",
                SRC ":2:1: expected a mapping at the top level, found a sequence");
     LOAD_FAILS("\n  hello\n", SRC ":2:3: expected a mapping at the top level, found a scalar");
+    /* A merge key is refused where it stands; a quoted "<<" is a key. */
+    LOAD_FAILS("base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n",
+               SRC ":3:3: '<<' (a YAML merge key) is not supported; write the keys out, or "
+               "alias a whole mapping (key: *anchor) where every key is the same");
+    gs_doc *q = load("c: {\"<<\": 1}\n");
+    gs_doc_free(q);
     LOAD_FAILS("a: 1\n---\nb: 2\n", SRC ":2:1: more than one YAML document (a second '---'); "
                "a scenario file holds one document");
     LOAD_FAILS("simulation: {duration: 1s}\n"
